@@ -1,0 +1,50 @@
+/**
+ * What can go wrong talking to Janssen, in the REST layer's own terms (no GraphQL here).
+ * `schema/errors.ts` maps each kind to a stable `extensions.code`.
+ */
+export type JanssenErrorKind =
+  /** 401 for a missing, unknown or expired token. */
+  | 'UNAUTHORIZED'
+  /** 401 whose text names missing scopes (Janssen never answers 403, UPSTREAM-BEHAVIOUR.md §5.1). */
+  | 'INSUFFICIENT_SCOPE'
+  /** 400: the upstream refused the parameters (e.g. `limit` above its `maxCount`). */
+  | 'BAD_REQUEST'
+  /** No answer within the time budget. */
+  | 'TIMEOUT'
+  /** Connection refused/reset, DNS failure, 502/503/504, or the token endpoint down. */
+  | 'UNAVAILABLE'
+  /** Any other status, or a body we cannot parse. */
+  | 'ERROR';
+
+/** A failed upstream call. The message is safe to log; it never carries the upstream body or a token. */
+export class JanssenApiError extends Error {
+  override readonly name = 'JanssenApiError';
+  readonly code = 'ERR_JANSSEN_HTTP';
+
+  constructor(
+    readonly kind: JanssenErrorKind,
+    readonly operation: string,
+    message: string,
+    readonly details: { status?: number; requiredScopes?: string[]; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+
+  get status(): number | undefined {
+    return this.details.status;
+  }
+}
+
+/** An input the upstream cannot express faithfully; refused before any upstream call. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  readonly code = 'ERR_INVALID_INPUT';
+
+  /** @param field the argument path the caller sent, e.g. `filter.clientId` */
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The one place where a caller's filter, sort and page become Janssen search parameters
+ * (`fieldValuePair`, `pattern`, `sortBy`, `sortOrder`, `limit`, `startIndex`), and where values that the upstream
+ * would misread are refused before any call. Rules from UPSTREAM-BEHAVIOUR.md §3.
+ */
+import { InvalidInputError } from './errors.js';
+import type { SessionIdState, SessionSearchParams, SessionSortColumn } from './session.dto.js';
+
+export interface SessionFilterSpec {
+  /** A full DN (`inum=…,ou=people,o=jans`) or a bare inum. */
+  userDn?: string | null;
+  state?: SessionIdState | null;
+  clientId?: string | null;
+  authUser?: string | null;
+  acr?: string | null;
+  expiresAfter?: Date | null;
+  expiresBefore?: Date | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  authenticatedAfter?: Date | null;
+  authenticatedBefore?: Date | null;
+  lastUsedAfter?: Date | null;
+  lastUsedBefore?: Date | null;
+  /** A literal substring, sent as `pattern`. */
+  search?: string | null;
+}
+
+export type SessionSortKey =
+  'CREATION_DATE' | 'EXPIRATION_DATE' | 'LAST_USED_AT' | 'AUTHENTICATION_TIME' | 'USER_DN' | 'STATE';
+
+export interface SessionSortSpec {
+  field: SessionSortKey;
+  order?: 'ASC' | 'DESC' | null;
+}
+
+export interface PageSpec {
+  limit: number;
+  offset: number;
+}
+
+/** `sortBy` must name a database column (§3.4): the JSON property name is an unknown column and a 500. */
+export const SORT_COLUMNS: Readonly<Record<SessionSortKey, SessionSortColumn>> = {
+  CREATION_DATE: 'creationDate',
+  EXPIRATION_DATE: 'exp',
+  LAST_USED_AT: 'jansLastAccessTime',
+  AUTHENTICATION_TIME: 'authnTime',
+  USER_DN: 'jansUsrDN',
+  STATE: 'jansState',
+};
+
+/** Date filters: the `fieldValuePair` field and the filter's two bound names. `>`/`<` are inclusive upstream. */
+const DATE_BOUNDS = [
+  ['expirationDate', 'expiresAfter', 'expiresBefore'],
+  ['creationDate', 'createdAfter', 'createdBefore'],
+  ['authenticationTime', 'authenticatedAfter', 'authenticatedBefore'],
+  ['lastUsedAt', 'lastUsedAfter', 'lastUsedBefore'],
+] as const;
+
+/** String filters searched inside `sessionAttributes` by equality (§3.5 step 4). */
+const ATTRIBUTE_FIELDS = [
+  ['clientId', 'client_id'],
+  ['authUser', 'auth_user'],
+  ['acr', 'acr'],
+] as const;
+
+const MAX_VALUE_LENGTH = 256;
+/** Inums are UUIDs or dotted ids such as `1800.5f2…`; nothing that `fieldValuePair` or a DN would split on. */
+const INUM = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Janssen sids are UUIDs; refuse anything that could change the request path (`/`, `..`, `%`). */
+const SID = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
+/** One RDN of a user DN: `attr=value` with no DN special characters in the value. */
+const RDN = /^[A-Za-z][A-Za-z0-9-]*=[^,=+<>#;\\"/\p{Cc}]+$/u;
+/** Control characters (C0, DEL, C1). */
+const CONTROL = /\p{Cc}/u;
+
+export interface QueryLimits {
+  /** Upstream `maxCount`: the largest `limit` Janssen accepts. */
+  maxPageSize: number;
+}
+
+/** Builds `GET /session/search` parameters; throws `InvalidInputError` for anything the upstream cannot express. */
+export function buildSearchParams(
+  filter: SessionFilterSpec | null | undefined,
+  sort: SessionSortSpec | null | undefined,
+  page: PageSpec,
+  limits: QueryLimits,
+): SessionSearchParams {
+  checkPage(page, limits);
+  const params: SessionSearchParams = { limit: page.limit, startIndex: page.offset };
+  const pairs = filter ? buildFieldValuePairs(filter) : [];
+  if (pairs.length > 0) {
+    params.fieldValuePair = pairs.join(',');
+  }
+  if (filter?.search !== undefined && filter.search !== null) {
+    params.pattern = checkSearch(filter.search);
+  }
+  if (sort) {
+    params.sortBy = SORT_COLUMNS[sort.field];
+    // Anything but the exact string `descending` is ascending upstream (§3.1).
+    params.sortOrder = sort.order === 'DESC' ? 'descending' : 'ascending';
+  }
+  return params;
+}
+
+/** `limit` 1..max: `0` means "unlimited" upstream and over `maxCount` is a 400 (§2.2). */
+export function checkPage(page: PageSpec, limits: QueryLimits): void {
+  if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > limits.maxPageSize) {
+    throw new InvalidInputError('page.limit', `must be between 1 and ${limits.maxPageSize}`);
+  }
+  if (!Number.isInteger(page.offset) || page.offset < 0) {
+    throw new InvalidInputError('page.offset', 'must be 0 or more');
+  }
+}
+
+function buildFieldValuePairs(filter: SessionFilterSpec): string[] {
+  const pairs: string[] = [];
+  if (filter.userDn !== undefined && filter.userDn !== null) {
+    // `userDn=` takes the inum: Janssen rewrites it to `inum=<v>,<people base>` (§3.5 step 4).
+    pairs.push(`userDn=${toInum(filter.userDn, 'filter.userDn')}`);
+  }
+  if (filter.state) {
+    pairs.push(`state=${filter.state}`);
+  }
+  for (const [name, attribute] of ATTRIBUTE_FIELDS) {
+    const value = filter[name];
+    if (value !== undefined && value !== null) {
+      pairs.push(`${attribute}=${checkPairValue(value, `filter.${name}`)}`);
+    }
+  }
+  for (const [upstreamField, afterName, beforeName] of DATE_BOUNDS) {
+    const after = filter[afterName];
+    const before = filter[beforeName];
+    if (after && before && after.getTime() > before.getTime()) {
+      throw new InvalidInputError(`filter.${afterName}`, `must not be later than filter.${beforeName}`);
+    }
+    if (after) {
+      pairs.push(`${upstreamField}>${formatJanssenDate(checkDate(after, `filter.${afterName}`))}`);
+    }
+    if (before) {
+      pairs.push(`${upstreamField}<${formatJanssenDate(checkDate(before, `filter.${beforeName}`))}`);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * `fieldValuePair` splits tokens on `,` and then on the first of `=`, `<`, `>` it finds (§3.5 step 2), so a value
+ * holding any of them is silently truncated or turned into a 500 upstream.
+ */
+function checkPairValue(value: string, field: string): string {
+  if (value.length === 0) {
+    throw new InvalidInputError(field, 'must not be empty');
+  }
+  if (value.length > MAX_VALUE_LENGTH) {
+    throw new InvalidInputError(field, `must be at most ${MAX_VALUE_LENGTH} characters`);
+  }
+  if (/[,=<>]/.test(value)) {
+    throw new InvalidInputError(field, 'cannot contain , = < or > (Janssen cannot express them in a filter)');
+  }
+  if (CONTROL.test(value)) {
+    throw new InvalidInputError(field, 'cannot contain control characters');
+  }
+  return value;
+}
+
+/** `pattern` is a comma-separated list of SQL LIKE substrings with unescaped wildcards (§3.3). */
+function checkSearch(value: string): string {
+  if (value.length === 0) {
+    throw new InvalidInputError('filter.search', 'must not be empty');
+  }
+  if (value.length > MAX_VALUE_LENGTH) {
+    throw new InvalidInputError('filter.search', `must be at most ${MAX_VALUE_LENGTH} characters`);
+  }
+  if (/[,%_]/.test(value)) {
+    throw new InvalidInputError(
+      'filter.search',
+      'cannot contain , % or _ (Janssen reads them as a list separator and wildcards)',
+    );
+  }
+  if (CONTROL.test(value)) {
+    throw new InvalidInputError('filter.search', 'cannot contain control characters');
+  }
+  return value;
+}
+
+function checkDate(date: Date, field: string): Date {
+  if (Number.isNaN(date.getTime())) {
+    throw new InvalidInputError(field, 'is not a valid date');
+  }
+  const year = date.getUTCFullYear();
+  if (year < 1970 || year > 9999) {
+    throw new InvalidInputError(field, 'must be between 1970 and 9999');
+  }
+  return date;
+}
+
+/** The inum of a user: the value of a DN's leading `inum=` RDN, or the bare inum itself. */
+export function toInum(dnOrInum: string, field: string): string {
+  const value = dnOrInum.trim();
+  if (value.includes('=') || value.includes(',')) {
+    return parseUserDn(value, field).inum;
+  }
+  if (!INUM.test(value)) {
+    throw new InvalidInputError(field, 'must be a user DN (inum=…,ou=people,o=jans) or an inum');
+  }
+  return value;
+}
+
+/** The full user DN Janssen's revoke endpoint compares by equality (§2.5); a bare inum is placed under `peopleBaseDn`. */
+export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string): string {
+  const value = dnOrInum.trim();
+  if (value.includes('=') || value.includes(',')) {
+    return parseUserDn(value, field).dn;
+  }
+  if (!INUM.test(value)) {
+    throw new InvalidInputError(field, 'must be a user DN (inum=…,ou=people,o=jans) or an inum');
+  }
+  return `inum=${value},${peopleBaseDn}`;
+}
+
+function parseUserDn(value: string, field: string): { dn: string; inum: string } {
+  if (value.length > 512) {
+    throw new InvalidInputError(field, 'must be at most 512 characters');
+  }
+  const rdns = value.split(',').map((rdn) => rdn.trim());
+  if (rdns.some((rdn) => !RDN.test(rdn))) {
+    throw new InvalidInputError(field, 'is not a valid DN (expected inum=…,ou=people,o=jans)');
+  }
+  const [first = ''] = rdns;
+  const eq = first.indexOf('=');
+  const attribute = first.slice(0, eq);
+  const inum = first.slice(eq + 1);
+  if (attribute.toLowerCase() !== 'inum' || !INUM.test(inum)) {
+    throw new InvalidInputError(field, 'must start with a valid inum=… RDN');
+  }
+  return { dn: rdns.join(','), inum };
+}
+
+/** The inum of a user DN as Janssen returns it, or undefined for anything else. */
+export function inumOfDn(dn: string | undefined): string | undefined {
+  const match = dn ? /^inum=([^,]+),/i.exec(dn) : null;
+  return match?.[1];
+}
+
+/** A session id safe to put in a path segment. */
+export function checkSid(sid: string, field = 'sid'): string {
+  if (!SID.test(sid)) {
+    throw new InvalidInputError(field, 'must be 1 to 128 letters, digits, ".", "_", "~" or "-"');
+  }
+  return sid;
+}
+
+/**
+ * Janssen dates are `yyyy-MM-ddTHH:mm:ss` with no zone, in UTC (§3.5 step 5, §4.1); a trailing `Z` silently matches
+ * nothing. Milliseconds are sent only when present (`yyyy-MM-ddTHH:mm:ss.SSS` is an accepted input format).
+ */
+export function formatJanssenDate(date: Date): string {
+  const iso = date.toISOString();
+  return date.getUTCMilliseconds() === 0 ? iso.slice(0, 19) : iso.slice(0, 23);
+}
+
+/** Reads a zone-less Janssen date as UTC; undefined when absent or malformed. */
+export function parseJanssenDate(value: string | undefined): Date | undefined {
+  if (!value) {
+    return undefined;
+  }
+  const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/.exec(value);
+  if (!match) {
+    // Tolerate an explicit zone, should a future Janssen add one.
+    const parsed = new Date(value);
+    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+  }
+  const [, y, mo, d, h, mi, s, frac] = match;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
+}
