@@ -1,0 +1,541 @@
+import { type SessionRecord, sessionDn, userDnForInum } from './session-store.js';
+
+/**
+ * A failure the real server reports with a status code: 400 ApiError (`limit > maxCount`) or an opaque 500
+ * (SQL error, NPE, QueryDSL argument check), UPSTREAM-BEHAVIOUR.md §5.2.
+ */
+export class SearchError extends Error {
+  constructor(
+    readonly status: 400 | 500,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SearchError';
+  }
+}
+
+/** The parameters `SessionResource.searchSessionEntries` hands to `createSearchRequest`, already converted to ints. */
+export interface SearchQuery {
+  limit: number;
+  startIndex: number;
+  pattern: string;
+  sortBy: string;
+  sortOrder: string;
+  fieldValuePair: string;
+  maxCount: number;
+}
+
+/** A `PagedResult<SessionId>` before serialization. */
+export interface SearchPage {
+  start: number;
+  totalEntriesCount: number;
+  entries: SessionRecord[];
+}
+
+/** The `jansSessId` objectClass attributes (§3.4), all usable in ORDER BY. */
+export const SESSION_COLUMNS = [
+  'jansId',
+  'sid',
+  'creationDate',
+  'exp',
+  'del',
+  'jansLastAccessTime',
+  'jansUsrDN',
+  'authnTime',
+  'jansState',
+  'jansSessState',
+  'jansPermissionGranted',
+  'jansAsJwt',
+  'jansJwt',
+  'jansPermissionGrantedMap',
+  'jansInvolvedClnts',
+  'deviceSecret',
+  'jansSessAttr',
+  'jansAttrs',
+] as const;
+
+type Column = (typeof SESSION_COLUMNS)[number];
+
+const COLUMN_SET: ReadonlySet<string> = new Set(SESSION_COLUMNS);
+
+/** Keys of `jansSessAttr` that `SessionService.modifyFilter` turns into JSON paths (§3.5 step 4). */
+export const SEARCHABLE_SESSION_ATTRIBUTES: readonly string[] = [
+  'acr',
+  'scope',
+  'auth_user',
+  'client_id',
+  'acr_values',
+  'redirect_uri',
+  'response_type',
+];
+
+/** `fieldValuePair` operator signs, in the order `createSearchRequest` passes them (§3.1, §3.5 step 2). */
+export const FILTER_OPERATORS = ['=', '<', '<=', '>', '>='] as const;
+
+/** One of {@link FILTER_OPERATORS}. */
+export type FilterOperator = (typeof FILTER_OPERATORS)[number];
+
+/**
+ * `SessionId` Java fields: the DB column from `@AttributeName` (fields without one keep their name) and the
+ * field's simple type name, which `Util.getFieldDataType` looks up by the *Java* name (§3.5 step 3).
+ */
+const JAVA_FIELDS: Readonly<Record<string, { column: string; type: string }>> = {
+  dn: { column: 'dn', type: 'String' },
+  id: { column: 'jansId', type: 'String' },
+  outsideSid: { column: 'sid', type: 'String' },
+  lastUsedAt: { column: 'jansLastAccessTime', type: 'Date' },
+  userDn: { column: 'jansUsrDN', type: 'String' },
+  authenticationTime: { column: 'authnTime', type: 'Date' },
+  state: { column: 'jansState', type: 'SessionIdState' },
+  sessionState: { column: 'jansSessState', type: 'String' },
+  permissionGranted: { column: 'jansPermissionGranted', type: 'Boolean' },
+  permissionGrantedMap: { column: 'jansPermissionGrantedMap', type: 'SessionIdAccessMap' },
+  sessionAttributes: { column: 'jansSessAttr', type: 'Map' },
+  predefinedAttributes: { column: 'jansAttrs', type: 'SessionIdPredefinedAttributes' },
+  deviceSecrets: { column: 'deviceSecret', type: 'List' },
+  expirationDate: { column: 'exp', type: 'Date' },
+  deletable: { column: 'del', type: 'Boolean' },
+  creationDate: { column: 'creationDate', type: 'Date' },
+  persisted: { column: 'persisted', type: 'boolean' },
+  user: { column: 'user', type: 'User' },
+  ttl: { column: 'ttl', type: 'int' },
+};
+
+/** A parsed `fieldValuePair` token (`io.jans.model.FieldFilterData`), after `modifyFilter`. */
+export interface FieldFilter {
+  /** DB column, or `jansSessAttr.<key>` for the searchable session attributes. */
+  field: string;
+  operator: FilterOperator;
+  /** `null` when the token ends with its operator (`a=`): Java's `split` drops trailing empty parts. */
+  value: string | null;
+  /** Java simple type name, or `null` when the name is not a `SessionId` field. */
+  type: string | null;
+}
+
+/** Java's `String.split(literal)`: trailing empty strings removed, and no match at all yields `[s]`. */
+function javaSplit(s: string, separator: string): string[] {
+  const parts = s.split(separator);
+  while (parts.length > 0 && parts[parts.length - 1] === '') {
+    parts.pop();
+  }
+  return parts;
+}
+
+/** Java's `StringUtils.isBlank`: empty or whitespace only. */
+function isBlank(s: string): boolean {
+  return s.trim() === '';
+}
+
+/**
+ * `Util.getTokens(str, ",")` (§3.3): blank -> `[""]`; no comma -> `[str]`; else `StringTokenizer`, which drops
+ * empty tokens and does not trim.
+ */
+export function tokenize(str: string): string[] {
+  if (isBlank(str)) {
+    return [''];
+  }
+  if (!str.includes(',')) {
+    return [str];
+  }
+  return str.split(',').filter((token) => token !== '');
+}
+
+/**
+ * `Util.getFieldValueList` + `getFieldFilterData` + `SessionService.modifyFilter` (§3.5 steps 1-4).
+ * A `null` element is a token without any operator, which later fails with a NullPointerException.
+ */
+export function parseFieldValuePair(str: string): (FieldFilter | null)[] {
+  if (isBlank(str)) {
+    return [];
+  }
+  const filters: (FieldFilter | null)[] = [];
+  for (const token of tokenize(str)) {
+    if (isBlank(token)) {
+      continue;
+    }
+    let filter: FieldFilter | null = null;
+    // Every contained sign re-splits the whole token and overwrites the previous result; only parts[1] is kept.
+    for (const operator of FILTER_OPERATORS) {
+      if (!token.includes(operator)) {
+        continue;
+      }
+      const parts = javaSplit(token, operator);
+      const name = parts[0];
+      if (name === undefined) {
+        continue;
+      }
+      const javaField = Object.hasOwn(JAVA_FIELDS, name) ? JAVA_FIELDS[name] : undefined;
+      filter = {
+        field: javaField?.column ?? name,
+        operator,
+        value: parts[1] ?? null,
+        type: isBlank(name) ? 'String' : (javaField?.type ?? null),
+      };
+    }
+    if (filter !== null) {
+      if (filter.field.toLowerCase() === 'jansusrdn') {
+        filter.value = userDnForInum(filter.value);
+      } else if (SEARCHABLE_SESSION_ATTRIBUTES.includes(filter.field)) {
+        filter.field = `jansSessAttr.${filter.field}`;
+      }
+    }
+    filters.push(filter);
+  }
+  return filters;
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?$/;
+const DATE_TIME_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-])(\d{2}):(\d{2})$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function localDateTime(m: RegExpExecArray): number | null {
+  const [year, month, day, hour = 0, minute = 0, second = 0, millis = 0] = m
+    .slice(1, 8)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  if (year === undefined || month === undefined || day === undefined) {
+    return null;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || minute > 59 || second > 59) {
+    return null;
+  }
+  // ResolverStyle.SMART: 24:00:00 is the next midnight, day 29-31 is clamped to the month's last day.
+  if (hour > 24 || (hour === 24 && (minute !== 0 || second !== 0 || millis !== 0))) {
+    return null;
+  }
+  const clampedDay = Math.min(day, daysInMonth(year, month));
+  return Date.UTC(year, month - 1, clampedDay, hour, minute, second, millis);
+}
+
+/**
+ * `DataUtil.getIso8601Date(value, null)` (§3.5 step 5): picks a pattern by length and by the presence of
+ * `T`/`Z`, parses a zone-less `LocalDateTime` (read here as UTC) and returns epoch millis, or `null` on any
+ * failure. Anything containing `Z` fails, an explicit `+hh:mm` offset is parsed and discarded.
+ */
+export function parseFilterDate(value: string | null): number | null {
+  if (value === null || isBlank(value)) {
+    return null;
+  }
+  const hasT = value.includes('T');
+  if (hasT && value.indexOf('Z') <= 0) {
+    if (value.length === 19 || value.length === 23) {
+      const m = DATE_TIME.exec(value);
+      return m && value.charAt(10) === 'T' && (value.length === 23) === (m[7] !== undefined)
+        ? localDateTime(m)
+        : null;
+    }
+    if (value.length > 23) {
+      const m = DATE_TIME_OFFSET.exec(value);
+      if (!m || Number(m[9]) > 18 || Number(m[10]) > 59) {
+        return null;
+      }
+      return localDateTime(m);
+    }
+    return null;
+  }
+  if (hasT) {
+    // Mapped to patterns ending in the `Z` offset letter, which cannot parse a literal "Z".
+    return null;
+  }
+  if (value.length === 10) {
+    const m = DATE_ONLY.exec(value);
+    return m ? localDateTime(m) : null;
+  }
+  if (value.length === 19 || value.length === 23) {
+    const m = DATE_TIME.exec(value);
+    return m && value.charAt(10) === ' ' && (value.length === 23) === (m[7] !== undefined) ? localDateTime(m) : null;
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL `LIKE` with the default `\` escape: `%` is any run, `_` any one character, matching is
+ * case-sensitive over the whole string.
+ */
+export function likeToRegExp(likePattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < likePattern.length; i++) {
+    const ch = likePattern.charAt(i);
+    if (ch === '\\') {
+      i++;
+      if (i >= likePattern.length) {
+        throw new SearchError(500, 'ERROR: LIKE pattern must not end with escape character');
+      }
+      source += escapeRegExp(likePattern.charAt(i));
+    } else if (ch === '%') {
+      source += '.*';
+    } else if (ch === '_') {
+      source += '.';
+    } else {
+      source += escapeRegExp(ch);
+    }
+  }
+  return new RegExp(`^${source}$`, 'su');
+}
+
+function escapeRegExp(ch: string): string {
+  return ch.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+/**
+ * The text PostgreSQL prints for a `jsonb` value: object keys ordered by length then bytes, `": "` and `", "`
+ * separators. It is what `LIKE` sees on the JSON columns (§3.3).
+ */
+export function jsonbText(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => jsonbText(item)).join(', ')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort((a, b) => {
+      const byLength = Buffer.byteLength(a) - Buffer.byteLength(b);
+      return byLength !== 0 ? byLength : Buffer.compare(Buffer.from(a), Buffer.from(b));
+    });
+    const members = keys.map(
+      (key) => `${JSON.stringify(key)}: ${jsonbText((value as Record<string, unknown>)[key])}`,
+    );
+    return `{${members.join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The database value of a column (`null` = SQL NULL); JSON columns as their `jsonb` text. */
+function columnValue(record: SessionRecord, column: Column): string | number | boolean | null {
+  switch (column) {
+    case 'jansId':
+    case 'sid':
+    case 'jansState':
+      return record[column];
+    case 'jansUsrDN':
+    case 'jansSessState':
+      return record[column] ?? null;
+    case 'creationDate':
+    case 'exp':
+    case 'jansLastAccessTime':
+      return record[column].getTime();
+    case 'authnTime':
+      return record.authnTime?.getTime() ?? null;
+    case 'del':
+      return record.del;
+    case 'jansPermissionGranted':
+      return record.jansPermissionGranted ?? null;
+    case 'jansPermissionGrantedMap':
+      return jsonbText({ permissionGranted: record.jansPermissionGrantedMap });
+    case 'jansSessAttr':
+      return jsonbText(record.jansSessAttr);
+    case 'jansAttrs':
+      return jsonbText(record.jansAttrs);
+    case 'deviceSecret':
+      return record.deviceSecret.length > 0 ? jsonbText(record.deviceSecret) : null;
+    case 'jansAsJwt':
+    case 'jansJwt':
+    case 'jansInvolvedClnts':
+      return null;
+  }
+}
+
+type Predicate = (record: SessionRecord) => boolean;
+
+/**
+ * The `pattern` filter (§2.2, §3.3): each token is `LIKE '%token%'` ORed over jansUsrDN, sid, jansSessAttr,
+ * jansPermissionGrantedMap and jansId; tokens are ORed. `%` and `_` inside a token stay wildcards.
+ */
+export function patternPredicate(pattern: string): Predicate {
+  const tokens = tokenize(pattern);
+  if (tokens.length === 0) {
+    // Only commas: an empty OR, which the ORM drops.
+    return () => true;
+  }
+  const regexps = tokens.map((token) => likeToRegExp(`%${token}%`));
+  const columns: Column[] = ['jansUsrDN', 'sid', 'jansSessAttr', 'jansPermissionGrantedMap', 'jansId'];
+  return (record) =>
+    regexps.some((re) =>
+      columns.some((column) => {
+        const value = columnValue(record, column);
+        return typeof value === 'string' && re.test(value);
+      }),
+    );
+}
+
+const DATE_COLUMNS: ReadonlySet<string> = new Set(['creationDate', 'exp', 'jansLastAccessTime', 'authnTime']);
+const BOOLEAN_COLUMNS: ReadonlySet<string> = new Set(['del', 'jansPermissionGranted']);
+const JSON_COLUMNS: ReadonlySet<string> = new Set(['jansSessAttr', 'jansPermissionGrantedMap', 'jansAttrs']);
+
+function sqlError(message: string): SearchError {
+  return new SearchError(500, message);
+}
+
+/** `DataUtil.getBooleanValue`: `true` only for a case-insensitive "true". */
+function javaBooleanValue(value: string | null): boolean {
+  return value !== null && value.toLowerCase() === 'true';
+}
+
+/** Equality of a column with a string parameter; the database casts it to the column's type. */
+function equalityPredicate(field: string, value: string | null): Predicate {
+  if (field.startsWith('jansSessAttr.')) {
+    const key = field.slice('jansSessAttr.'.length);
+    return (record) => value !== null && Object.hasOwn(record.jansSessAttr, key) && record.jansSessAttr[key] === value;
+  }
+  if (field === 'dn') {
+    return (record) => value !== null && sessionDn(record) === value;
+  }
+  if (!COLUMN_SET.has(field)) {
+    throw sqlError(`ERROR: column "${field}" does not exist`);
+  }
+  if (JSON_COLUMNS.has(field)) {
+    throw sqlError('ERROR: operator does not exist: jsonb = character varying');
+  }
+  if (value === null) {
+    return () => false;
+  }
+  const column = field as Column;
+  if (column === 'deviceSecret') {
+    return (record) => record.deviceSecret.includes(value);
+  }
+  if (DATE_COLUMNS.has(column)) {
+    const instant = parseFilterDate(value);
+    return (record) => instant !== null && columnValue(record, column) === instant;
+  }
+  if (BOOLEAN_COLUMNS.has(column)) {
+    const lowered = value.toLowerCase();
+    if (lowered !== 'true' && lowered !== 'false') {
+      return () => false;
+    }
+    return (record) => columnValue(record, column) === (lowered === 'true');
+  }
+  return (record) => columnValue(record, column) === value;
+}
+
+/** `DataUtil.createDateFilter`: inclusive bounds, whole day for `=yyyy-MM-dd`, `null` date matches nothing. */
+function datePredicate(filter: FieldFilter): Predicate {
+  if (!COLUMN_SET.has(filter.field) || !DATE_COLUMNS.has(filter.field)) {
+    throw sqlError(`ERROR: column "${filter.field}" does not exist`);
+  }
+  const column = filter.field as Column;
+  const instant = parseFilterDate(filter.value);
+  if (instant === null) {
+    // `column >= NULL` is never true (§3.5: unparseable date -> empty result, not an error).
+    return () => false;
+  }
+  const valueOf = (record: SessionRecord): number | null => columnValue(record, column) as number | null;
+  switch (filter.operator) {
+    case '=':
+      if (filter.value !== null && filter.value.length === 10) {
+        const endOfDay = instant + 86_400_000;
+        return (record) => {
+          const v = valueOf(record);
+          return v !== null && v >= instant && v < endOfDay;
+        };
+      }
+      return (record) => valueOf(record) === instant;
+    case '>':
+    case '>=':
+      return (record) => {
+        const v = valueOf(record);
+        return v !== null && v >= instant;
+      };
+    case '<':
+    case '<=':
+      return (record) => {
+        const v = valueOf(record);
+        return v !== null && v <= instant;
+      };
+  }
+}
+
+/** `DataUtil.createFilter` for one entry (§3.5 step 5). */
+function filterPredicate(filter: FieldFilter | null): Predicate {
+  if (filter === null) {
+    throw sqlError('java.lang.NullPointerException: Cannot invoke "io.jans.model.FieldFilterData.getType()"');
+  }
+  const dataType = (filter.type ?? 'string').toLowerCase();
+  if (dataType === 'string') {
+    return equalityPredicate(filter.field, filter.value);
+  }
+  if (dataType === 'boolean') {
+    if (!COLUMN_SET.has(filter.field)) {
+      throw sqlError(`ERROR: column "${filter.field}" does not exist`);
+    }
+    const column = filter.field as Column;
+    const wanted = javaBooleanValue(filter.value);
+    return (record) => columnValue(record, column) === wanted;
+  }
+  if (dataType === 'date') {
+    return datePredicate(filter);
+  }
+  if (dataType === 'int' || dataType === 'integer') {
+    // Only `ttl` has an int type and it has no column.
+    throw sqlError(`ERROR: column "${filter.field}" does not exist`);
+  }
+  return equalityPredicate(filter.field, filter.value);
+}
+
+/** All `fieldValuePair` filters ANDed (§3.5 step 6). Throws {@link SearchError} 500 where upstream fails. */
+export function fieldValuePairPredicate(fieldValuePair: string): Predicate {
+  const predicates = parseFieldValuePair(fieldValuePair).map(filterPredicate);
+  return (record) => predicates.every((p) => p(record));
+}
+
+type SortKey = string | number | boolean | null;
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a === b) {
+    return 0;
+  }
+  if (typeof a === 'string' && typeof b === 'string') {
+    return a < b ? -1 : 1;
+  }
+  return Number(a) < Number(b) ? -1 : 1;
+}
+
+/**
+ * ORDER BY the raw column name (§3.4), PostgreSQL null placement (NULLS LAST ascending, NULLS FIRST
+ * descending), ties broken by jansId so that offsets page stably.
+ */
+export function sortComparator(sortBy: string, descending: boolean): (a: SessionRecord, b: SessionRecord) => number {
+  const column: Column = sortBy === '' ? 'jansId' : (sortBy as Column);
+  if (!COLUMN_SET.has(column)) {
+    throw sqlError(`ERROR: column "${sortBy}" does not exist`);
+  }
+  return (a, b) => {
+    const va = columnValue(a, column);
+    const vb = columnValue(b, column);
+    let result: number;
+    if (va === null || vb === null) {
+      result = va === vb ? 0 : va === null ? 1 : -1;
+    } else {
+      result = compareKeys(va, vb);
+    }
+    if (descending) {
+      result = -result;
+    }
+    return result !== 0 ? result : compareKeys(a.jansId, b.jansId);
+  };
+}
+
+/**
+ * `SessionResource.searchSessionEntries` -> `createSearchRequest` -> `SessionService.searchSession` ->
+ * `findPagedEntries` (§2.2, §3). Throws {@link SearchError}.
+ */
+export function searchSessions(records: readonly SessionRecord[], query: SearchQuery): SearchPage {
+  if (query.limit > query.maxCount) {
+    throw new SearchError(400, `Maximum number of results per page is ${query.maxCount}`);
+  }
+  const count = Math.max(query.limit, 0);
+  const descending = query.sortOrder === 'descending';
+  const matchesPattern = patternPredicate(query.pattern);
+  const matchesFields = fieldValuePairPredicate(query.fieldValuePair);
+  const compare = sortComparator(query.sortBy, descending);
+  if (query.startIndex < 0) {
+    throw sqlError('java.lang.IllegalArgumentException: Offset must not be negative');
+  }
+  const matches = records.filter((r) => matchesPattern(r) && matchesFields(r)).sort(compare);
+  const end = count > 0 ? query.startIndex + count : undefined;
+  return {
+    start: query.startIndex,
+    totalEntriesCount: matches.length,
+    entries: matches.slice(query.startIndex, end),
+  };
+}
