@@ -1,0 +1,90 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import { GraphQLError } from 'graphql';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+
+import type { Config } from './config.js';
+
+/** Who is calling, as far as this service can tell. */
+export interface Caller {
+  kind: 'api-key' | 'jwt' | 'anonymous';
+  /** For logs: the JWT subject, or a short fingerprint of the API key. */
+  id: string;
+  /** Whether mutations are allowed (API keys: yes; JWTs: with the mutation scope; anonymous: when no auth is set). */
+  canMutate: boolean;
+}
+
+export type CallerAuthenticator = (headers: {
+  authorization?: string | undefined;
+  apiKey?: string | undefined;
+}) => Promise<Caller>;
+
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/**
+ * Checks the caller before anything reaches Janssen: an `x-api-key` from `JANS_API_KEYS` (compared as SHA-256
+ * digests in constant time), or a bearer JWT valid under `AUTH_JWKS_URL`. With neither configured every caller is
+ * anonymous and may do anything the upstream allows (pass-through mode, where Janssen checks the forwarded token,
+ * and the loopback-only demo).
+ */
+export function createCallerAuthenticator(auth: Config['auth']): CallerAuthenticator {
+  const keyDigests = auth.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
+  const jwks = auth.jwksUrl
+    ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 5000 })
+    : undefined;
+  const required = keyDigests.length > 0 || jwks !== undefined;
+
+  return async ({ authorization, apiKey }) => {
+    if (!required) {
+      return { kind: 'anonymous', id: 'anonymous', canMutate: true };
+    }
+    if (apiKey !== undefined && keyDigests.length > 0) {
+      const digest = createHash('sha256').update(apiKey).digest();
+      if (keyDigests.some((known) => timingSafeEqual(known, digest))) {
+        return { kind: 'api-key', id: `key:${digest.toString('hex').slice(0, 8)}`, canMutate: true };
+      }
+      throw unauthenticated('Invalid API key');
+    }
+    const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
+    if (bearer !== undefined && jwks) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(bearer, jwks, {
+          ...(auth.issuer ? { issuer: auth.issuer } : {}),
+          ...(auth.audience ? { audience: auth.audience } : {}),
+        }));
+      } catch {
+        throw unauthenticated('Invalid or expired bearer token');
+      }
+      const scopes = scopesOf(payload);
+      return {
+        kind: 'jwt',
+        id: `sub:${payload.sub ?? 'unknown'}`,
+        canMutate: scopes.includes(auth.mutationScope),
+      };
+    }
+    throw unauthenticated(
+      keyDigests.length > 0 && jwks
+        ? 'Authenticate with an x-api-key header or a bearer token'
+        : keyDigests.length > 0
+          ? 'Authenticate with an x-api-key header'
+          : 'Authenticate with a bearer token',
+    );
+  };
+}
+
+function scopesOf(payload: JWTPayload): string[] {
+  const { scope, scp } = payload as { scope?: unknown; scp?: unknown };
+  if (typeof scope === 'string') {
+    return scope.split(' ').filter(Boolean);
+  }
+  if (Array.isArray(scope)) {
+    return scope.filter((s): s is string => typeof s === 'string');
+  }
+  if (Array.isArray(scp)) {
+    return scp.filter((s): s is string => typeof s === 'string');
+  }
+  return [];
+}

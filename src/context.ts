@@ -1,0 +1,108 @@
+import type DataLoader from 'dataloader';
+import type { Got } from 'got';
+import type { Logger } from 'pino';
+
+import type { Caller } from './caller-auth.js';
+import { JanssenApiError } from './janssen/errors.js';
+import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from './janssen/session-api.js';
+import type { SessionId } from './janssen/session.dto.js';
+import type { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
+import { createSessionLoader } from './loaders/session.loader.js';
+
+export interface Settings {
+  maxPageSize: number;
+  peopleBaseDn: string;
+}
+
+/** Per GraphQL request: the caller, a `SessionApi` with that caller's credentials, and fresh loaders. */
+export interface Context {
+  caller: Caller;
+  sessions: SessionApi;
+  loaders: { session: DataLoader<string, SessionId | null> };
+  settings: Settings;
+  requestId: string;
+  log: Logger;
+  /** The request's clock, so every `expired` in one response agrees. */
+  now: number;
+  /** Upstream calls made so far by this request (an object: Apollo shallow-copies the context per operation). */
+  upstream: { calls: number };
+}
+
+/** Long-lived things a context is made from. */
+export interface ContextDeps {
+  http: Got;
+  /** Set in client-credentials mode: the service's own Janssen token. Otherwise the caller's token is forwarded. */
+  tokens: ClientCredentialsTokenProvider | undefined;
+  settings: Settings;
+  onUpstreamCall?: UpstreamCallListener;
+}
+
+export interface RequestInfo {
+  authorization: string | undefined;
+  requestId: string;
+  log: Logger;
+  caller: Caller;
+}
+
+export function createContext(deps: ContextDeps, request: RequestInfo): Context {
+  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.authorization);
+  const upstream = { calls: 0 };
+  const sessions = new SessionApi(deps.http, auth, (call) => {
+    upstream.calls += 1;
+    deps.onUpstreamCall?.(call);
+    if (call.error) {
+      request.log.warn(
+        {
+          operation: call.operation,
+          status: call.status,
+          kind: call.error.kind,
+          cause: describeCause(call.error),
+        },
+        'upstream call failed',
+      );
+    }
+  });
+  return {
+    caller: request.caller,
+    sessions,
+    loaders: { session: createSessionLoader(sessions) },
+    settings: deps.settings,
+    requestId: request.requestId,
+    log: request.log,
+    now: Date.now(),
+    upstream,
+  };
+}
+
+/** Forwards the caller's bearer token; with none, no upstream call is made at all. */
+function passThroughAuth(authorization: string | undefined): UpstreamAuth {
+  return {
+    header: async () => {
+      if (authorization === undefined || !/^Bearer\s+\S+$/i.test(authorization)) {
+        throw new JanssenApiError('UNAUTHORIZED', 'credentials', 'no bearer token to forward to Janssen');
+      }
+      return authorization;
+    },
+  };
+}
+
+/** The service's own token; after a 401 it is dropped, and the call is retried once with a new one. */
+function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider): UpstreamAuth {
+  return {
+    header: async () => `Bearer ${await tokens.getToken()}`,
+    renew: async (rejected) => {
+      tokens.invalidate(rejected.replace(/^Bearer\s+/i, ''));
+      return `Bearer ${await tokens.getToken()}`;
+    },
+  };
+}
+
+/** What the log keeps of a failed upstream call: never the request options, whose headers carry the token. */
+function describeCause(error: JanssenApiError): Record<string, unknown> {
+  const cause = error.cause as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+  return {
+    name: cause?.name ?? error.name,
+    code: cause?.code,
+    message: typeof cause?.message === 'string' ? cause.message : error.message,
+  };
+}

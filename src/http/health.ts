@@ -1,0 +1,55 @@
+import type { Got } from 'got';
+
+import { toJanssenError } from '../janssen/http-client.js';
+import type { ClientCredentialsTokenProvider } from '../janssen/token-provider.js';
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+/** How long one readiness answer is reused, so probes from many replicas or a tight loop cost one upstream call. */
+const CACHE_MS = 2000;
+
+/**
+ * Ready when Janssen answers and, in client-credentials mode, a token can be had. Without a token of our own,
+ * a 401 from Janssen still proves it is up.
+ */
+export function createReadiness(deps: { http: Got; tokens: ClientCredentialsTokenProvider | undefined }) {
+  let cached: { at: number; value: Promise<Readiness> } | undefined;
+
+  async function probe(): Promise<Readiness> {
+    let authorization: string | undefined;
+    if (deps.tokens) {
+      try {
+        authorization = `Bearer ${await deps.tokens.getToken()}`;
+      } catch (error) {
+        return {
+          ready: false,
+          reason: `token endpoint: ${toJanssenError('token', error).kind.toLowerCase()}`,
+        };
+      }
+    }
+    try {
+      await deps.http('session/search', {
+        searchParams: { limit: 1 },
+        retry: { limit: 0 },
+        ...(authorization ? { headers: { authorization } } : {}),
+      });
+      return { ready: true };
+    } catch (error) {
+      const translated = toJanssenError('readiness', error);
+      if (!deps.tokens && translated.kind === 'UNAUTHORIZED') {
+        return { ready: true };
+      }
+      return { ready: false, reason: `config API: ${translated.kind.toLowerCase()}` };
+    }
+  }
+
+  return {
+    check(): Promise<Readiness> {
+      const now = Date.now();
+      if (!cached || now - cached.at > CACHE_MS) {
+        cached = { at: now, value: probe() };
+      }
+      return cached.value;
+    },
+  };
+}

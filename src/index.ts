@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+
+import { ConfigError, loadConfig } from './config.js';
+import { startDemoUpstream } from './demo.js';
+import { createLogger } from './logger.js';
+import { createServer, type ServerConfig } from './server.js';
+
+const HELP = `jans-sessions-graphql: a GraphQL API over the Janssen config API's session endpoints.
+
+Usage: npm start            (configuration from the environment; see README.md and .env.example)
+
+With JANS_CONFIG_API_URL unset, an embedded Janssen emulator with demo data starts on loopback.`;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, production: config.production });
+
+  let serverConfig: ServerConfig;
+  let stopEmulator: (() => Promise<void>) | undefined;
+  if (config.upstream.configApiUrl === undefined) {
+    const demo = await startDemoUpstream(config);
+    const { emulator } = demo;
+    stopEmulator = () => emulator.close();
+    serverConfig = demo.config;
+    logger.warn(
+      { emulator: emulator.origin, sessions: emulator.store.all().length },
+      'DEMO MODE: JANS_CONFIG_API_URL is not set, serving demo data from the embedded Janssen emulator',
+    );
+  } else {
+    serverConfig = config as ServerConfig;
+  }
+
+  const server = await createServer(serverConfig, logger);
+  const url = await server.listen();
+  const mode = serverConfig.upstream.clientId ? 'client-credentials' : 'pass-through';
+  logger.info(
+    { url: `${url}/graphql`, mode, upstream: new URL(serverConfig.upstream.configApiUrl).origin },
+    `GraphQL endpoint ${url}/graphql (open it in a browser for GraphiQL)`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    server
+      .stop()
+      .then(() => stopEmulator?.())
+      .then(() => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});

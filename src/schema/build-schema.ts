@@ -1,0 +1,53 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { execute, type GraphQLSchema, parse } from 'graphql';
+import { buildSchema, createResolversMap } from 'type-graphql';
+
+import type { Context } from '../context.js';
+
+import { resolveSessionReference } from './session/session.reference.js';
+import { SessionResolver } from './session/session.resolver.js';
+
+type SubgraphResolvers =
+  Exclude<Parameters<typeof buildSubgraphSchema>[0], unknown[]> extends infer M
+    ? M extends { resolvers?: infer R }
+      ? R
+      : never
+    : never;
+
+/** The Federation 2 features this subgraph uses. */
+const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+
+/**
+ * All federation glue: build the type-graphql schema, print it with its directives, and hand it to
+ * `buildSubgraphSchema` with the type-graphql resolvers plus the entity reference resolvers.
+ */
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: [SessionResolver],
+    skipCheck: true,
+    validate: false,
+  });
+  const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  const references: Record<string, (reference: never, ctx: Context) => unknown> = {
+    Session: resolveSessionReference,
+  };
+  for (const [typeName, resolveReference] of Object.entries(references)) {
+    resolvers[typeName] = { ...resolvers[typeName], __resolveReference: resolveReference };
+  }
+  return buildSubgraphSchema({
+    typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+    resolvers: resolvers as SubgraphResolvers,
+  });
+}
+
+/** The SDL a gateway sees through `_service { sdl }`, as checked in to `schema.graphql`. */
+export async function printAppSchema(schema: GraphQLSchema): Promise<string> {
+  const result = await execute({ schema, document: parse('{ _service { sdl } }') });
+  const sdl = (result.data as { _service?: { sdl?: string } } | null | undefined)?._service?.sdl;
+  if (typeof sdl !== 'string') {
+    throw new Error(`cannot read _service.sdl: ${JSON.stringify(result.errors)}`);
+  }
+  return sdl;
+}

@@ -1,0 +1,128 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+import { InvalidInputError, JanssenApiError } from '../janssen/errors.js';
+
+/** The stable `extensions.code` values of this service (CONTRACT.md). */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Thrown where an impossible branch is reached; the compiler proves it unreachable. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+  }
+}
+
+interface ClientError {
+  code: ErrorCode;
+  message: string;
+  extra?: Record<string, unknown>;
+}
+
+/** What a client may learn of an upstream failure: a code and a fixed sentence, never the upstream's words. */
+export function describeJanssenError(error: JanssenApiError): ClientError {
+  switch (error.kind) {
+    case 'UNAUTHORIZED':
+      return {
+        code: ErrorCode.UNAUTHENTICATED,
+        message: 'Janssen refused the credentials: send a valid bearer token in the Authorization header',
+      };
+    case 'INSUFFICIENT_SCOPE': {
+      const scopes = error.details.requiredScopes ?? [];
+      return {
+        code: ErrorCode.FORBIDDEN,
+        message: `The token lacks a scope this operation needs${scopes.length ? `: ${scopes.join(' and ')}` : ''}`,
+        extra: { requiredScopes: scopes },
+      };
+    }
+    case 'BAD_REQUEST':
+      return {
+        code: ErrorCode.BAD_USER_INPUT,
+        message: 'Janssen rejected the request parameters (is page.limit above its maximum page size?)',
+      };
+    case 'TIMEOUT':
+      return { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'Janssen did not answer in time' };
+    case 'UNAVAILABLE':
+      return { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'Janssen is unavailable, try again later' };
+    case 'ERROR':
+      return { code: ErrorCode.UPSTREAM_ERROR, message: 'Janssen answered with an error' };
+    default:
+      throw new UnreachableCaseError(error.kind);
+  }
+}
+
+/**
+ * Codes whose messages are safe to show: ours, plus Apollo's automatic-persisted-query codes that clients act on.
+ */
+const PASS_THROUGH = new Set<string>([
+  ...Object.values(ErrorCode),
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/** Apollo's request-level codes, folded into ours (the HTTP status, 400, is kept). */
+const APOLLO_CODES: Record<string, ErrorCode> = {
+  BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
+};
+
+export interface FormatErrorOptions {
+  /** Hide the message of unexpected errors (production). */
+  maskUnexpected: boolean;
+  /** Called with each unexpected error, so it reaches the log with its stack; returns a correlation id. */
+  onUnexpected: (error: unknown) => string;
+}
+
+/**
+ * Apollo `formatError`: upstream and input errors get their stable code, known GraphQL errors keep theirs,
+ * anything else becomes INTERNAL_SERVER_ERROR with a correlation id. Stack traces never leave.
+ */
+export function createFormatError(options: FormatErrorOptions) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = {
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+    };
+    if (original instanceof JanssenApiError) {
+      const { code, message, extra } = describeJanssenError(original);
+      return { ...base, message, extensions: { code, ...extra } };
+    }
+    if (original instanceof InvalidInputError) {
+      return {
+        ...base,
+        message: original.message,
+        extensions: { code: ErrorCode.BAD_USER_INPUT, field: original.field },
+      };
+    }
+    // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a rule's or scalar's own code is more precise.
+    const inner = original instanceof GraphQLError ? (original.originalError ?? original) : undefined;
+    const ownCode = inner instanceof GraphQLError ? inner.extensions.code : undefined;
+    const rawCode =
+      typeof ownCode === 'string' && PASS_THROUGH.has(ownCode) ? ownCode : formatted.extensions?.code;
+    const code = typeof rawCode === 'string' ? (APOLLO_CODES[rawCode] ?? rawCode) : undefined;
+    if (code !== undefined && PASS_THROUGH.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions: { ...extensions, code } };
+    }
+    const errorId = options.onUnexpected(original);
+    return {
+      ...base,
+      message: options.maskUnexpected ? 'Internal server error' : formatted.message,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId },
+    };
+  };
+}

@@ -1,0 +1,45 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+
+/** RFC 3339 with a mandatory zone (`Z` or `±hh:mm`): a zone-less time would silently mean UTC upstream. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value !== 'string' || !RFC3339.test(value)) {
+    throw new GraphQLError(
+      'DateTime must be an ISO 8601 date-time with a zone, such as 2026-11-29T10:15:00Z',
+      { extensions: { code: 'BAD_USER_INPUT' } },
+    );
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a valid date`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  return date;
+}
+
+/** Instants in UTC, written `2026-11-29T10:15:00Z` (milliseconds only when non-zero). */
+export const DateTimeScalar = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  description:
+    'An instant, as an ISO 8601 date-time in UTC with a Z, e.g. 2026-11-29T10:15:00Z. Inputs need a zone.',
+  specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc3339',
+  serialize(value) {
+    if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+      throw new GraphQLError('DateTime cannot represent a non-date value');
+    }
+    const iso = value.toISOString();
+    return value.getUTCMilliseconds() === 0 ? `${iso.slice(0, 19)}Z` : iso;
+  },
+  parseValue: parseDateTime,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) {
+      throw new GraphQLError('DateTime must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    return parseDateTime(ast.value);
+  },
+});
+
+export { GraphQLJSONObject as JSONObjectScalar };

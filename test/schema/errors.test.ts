@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { DeleteSessionDocument, SessionDocument, SessionsDocument } from '../generated/graphql.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const READ = 'https://jans.io/oauth/jans-auth-server/session.readonly';
+const LEAKS = /127\.0\.0\.1|jans-config-api|jans-db|Exception|<html|stack|at .+\.java|token scopes/i;
+
+describe('error codes in pass-through mode (the caller token is forwarded)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ mode: 'pass-through', emulator: { sessionCount: 30 } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    stack.emulator.resetCounts();
+  });
+
+  it('no Authorization header: UNAUTHENTICATED and no upstream call', async () => {
+    const response = await stack.gql(SessionsDocument, {});
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('a token Janssen refuses: UNAUTHENTICATED', async () => {
+    const response = await stack.gql(SessionsDocument, {}, { authorization: 'Bearer nope' });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+  });
+
+  it('a token without the delete scopes: FORBIDDEN naming the scopes, nothing deleted', async () => {
+    const sid = stack.emulator.store.all()[0]!.sid;
+    const token = stack.emulator.issueToken([READ]);
+    const response = await stack.gql(DeleteSessionDocument, { sid }, { authorization: `Bearer ${token}` });
+    const error = response.body.errors?.[0];
+    expect(error?.extensions?.code).toBe('FORBIDDEN');
+    expect(error?.message).toContain('https://jans.io/oauth/jans-auth-server/session.delete');
+    expect(error?.message).toContain('revoke_session');
+    expect(JSON.stringify(response.body)).not.toContain(token);
+    expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+    expect(stack.emulator.store.get(sid)).toBeDefined();
+  });
+
+  it('a read token reads', async () => {
+    const token = stack.emulator.issueToken([READ]);
+    const response = await stack.gql(
+      SessionsDocument,
+      { page: { limit: 3 } },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(response.body.data?.sessions.nodes).toHaveLength(3);
+  });
+});
+
+describe('error codes for upstream failures', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ emulator: { sessionCount: 30 }, env: { JANS_TIMEOUT_MS: '400' } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    stack.emulator.setFault('*', null);
+    stack.emulator.resetCounts();
+  });
+
+  const sid = () => stack.emulator.store.all()[0]!.sid;
+
+  it.each([
+    ['a hang', { hang: true }, 'UPSTREAM_TIMEOUT'],
+    ['503', { status: 503 as const }, 'UPSTREAM_UNAVAILABLE'],
+    ['502', { status: 502 as const }, 'UPSTREAM_UNAVAILABLE'],
+    ['a connection reset', { reset: true }, 'UPSTREAM_UNAVAILABLE'],
+    ['a Jetty HTML 500 with a stack trace', { status: 500 as const, html: true }, 'UPSTREAM_ERROR'],
+    ['truncated JSON', { truncatedJson: true }, 'UPSTREAM_ERROR'],
+  ])('%s -> %s, no leak, and the next request succeeds', async (_name, fault, code) => {
+    stack.emulator.setFault('get', fault);
+    const started = Date.now();
+    const response = await stack.gql(SessionDocument, { sid: sid() });
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe(code);
+    expect(response.body.data).toEqual({ session: null });
+    expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+    stack.emulator.setFault('get', null);
+    const next = await stack.gql(SessionDocument, { sid: sid() });
+    expect(next.body.data?.session?.sid).toBe(sid());
+  });
+
+  it('the token endpoint down: UPSTREAM_UNAVAILABLE, and no config API call', async () => {
+    const fresh = await startStack({ emulator: { sessionCount: 5 }, env: { JANS_TIMEOUT_MS: '400' } });
+    try {
+      fresh.emulator.setFault('token', { status: 503 });
+      const response = await fresh.gql(SessionsDocument, {});
+      expect(response.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(fresh.emulator.count('search')).toBe(0);
+      fresh.emulator.setFault('token', null);
+      expect((await fresh.gql(SessionsDocument, {})).body.data?.sessions.totalCount).toBe(5);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('GraphQL-level error codes', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ emulator: { sessionCount: 5 }, env: { MAX_QUERY_DEPTH: '4' } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('a syntax error: GRAPHQL_PARSE_FAILED, HTTP 400', async () => {
+    const response = await stack.gql('query { sessions { ');
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('an unknown field: GRAPHQL_VALIDATION_FAILED', async () => {
+    const response = await stack.gql('query { sessions { nope } }');
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('too deep: QUERY_TOO_COMPLEX before any upstream call', async () => {
+    stack.emulator.resetCounts();
+    const response = await stack.gql('{ __schema { types { fields { type { ofType { name } } } } } }');
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('malformed JSON: HTTP 400 with a GraphQL error body', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(response.status).toBe(400);
+    expect(
+      ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    ).toBe('BAD_USER_INPUT');
+  });
+
+  it('a body over MAX_BODY_BYTES: HTTP 413', async () => {
+    const response = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(1_100_000) }),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it('no error response carries a stacktrace', async () => {
+    const response = await stack.gql('query { sessions { nope } }');
+    expect(JSON.stringify(response.body)).not.toContain('stacktrace');
+  });
+});
