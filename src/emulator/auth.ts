@@ -15,7 +15,9 @@ export const SCOPES = {
 export type Access = 'read' | 'delete';
 
 /** Required scopes (all of) and super scopes (any one), per `SessionResource` (§6). */
-export const ACCESS_RULES: Readonly<Record<Access, { required: readonly string[]; superScopes: readonly string[] }>> = {
+export const ACCESS_RULES: Readonly<
+  Record<Access, { required: readonly string[]; superScopes: readonly string[] }>
+> = {
   read: {
     required: [SCOPES.sessionReadonly],
     superScopes: [SCOPES.sessionAdmin, SCOPES.configReadAll, SCOPES.configWriteAll],

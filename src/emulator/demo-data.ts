@@ -1,10 +1,5 @@
 import { mulberry32, pick, randomHex, randomInt, randomUuid, type Random } from './prng.js';
-import {
-  type SessionRecord,
-  type SessionTokenRecord,
-  sessionDn,
-  userDnForInum,
-} from './session-store.js';
+import { type SessionRecord, type SessionTokenRecord, sessionDn, userDnForInum } from './session-store.js';
 
 /** A person whose sessions the demo data contains. */
 export interface DemoUser {
@@ -94,7 +89,11 @@ const CLIENT_TEMPLATES: readonly { prefixed: boolean; redirectUri: string; scope
   { prefixed: false, redirectUri: 'https://portal.example.net/login/callback', scope: 'openid profile' },
   { prefixed: true, redirectUri: 'https://jans.example.org/jans-casa', scope: 'openid profile user_name' },
   { prefixed: false, redirectUri: 'https://mobile.example.com/cb', scope: 'openid' },
-  { prefixed: false, redirectUri: 'https://crm.example.io/auth/callback', scope: 'openid profile email phone' },
+  {
+    prefixed: false,
+    redirectUri: 'https://crm.example.io/auth/callback',
+    scope: 'openid profile email phone',
+  },
   { prefixed: true, redirectUri: 'https://wiki.example.org/oauth2/callback', scope: 'openid email' },
   { prefixed: false, redirectUri: 'https://billing.example.com/sso/return', scope: 'openid profile address' },
 ];

@@ -98,7 +98,10 @@ export const SESSION_PATH = '/jans-config-api/api/v1/jans-auth-server/session';
 /** Auth server token endpoint path (§6). */
 export const TOKEN_PATH = '/jans-auth/restv1/token';
 
-const DISCOVERY_PATHS = new Set(['/jans-auth/.well-known/openid-configuration', '/.well-known/openid-configuration']);
+const DISCOVERY_PATHS = new Set([
+  '/jans-auth/.well-known/openid-configuration',
+  '/.well-known/openid-configuration',
+]);
 const DEFAULT_MAX_COUNT = 200;
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -119,7 +122,9 @@ function matchPath(rawPath: string): PathMatch | null {
   if (path === `${SESSION_PATH}/search`) {
     return { operations: { GET: 'search' } };
   }
-  const param = /^\/(sid|user)\/([^/]+)$/.exec(path.startsWith(SESSION_PATH) ? path.slice(SESSION_PATH.length) : '');
+  const param = /^\/(sid|user)\/([^/]+)$/.exec(
+    path.startsWith(SESSION_PATH) ? path.slice(SESSION_PATH.length) : '',
+  );
   if (param?.[1] === 'sid') {
     return { operations: { GET: 'get', DELETE: 'delete' }, param: param[2] };
   }
@@ -168,7 +173,10 @@ function mediaRange(value: string): { type: string; subtype: string; q: number }
 }
 
 function isJsonCompatible(range: { type: string; subtype: string }): boolean {
-  return (range.type === '*' || range.type === 'application') && (range.subtype === '*' || range.subtype === 'json');
+  return (
+    (range.type === '*' || range.type === 'application') &&
+    (range.subtype === '*' || range.subtype === 'json')
+  );
 }
 
 function firstQueryValues(search: string): Record<string, string> {
@@ -195,7 +203,10 @@ function formDecode(s: string): string {
 }
 
 /** Client credentials from HTTP Basic (`client_secret_basic`) or the form body (`client_secret_post`). */
-function clientCredentials(headers: IncomingHttpHeaders, form: URLSearchParams): { id: string; secret: string } | null {
+function clientCredentials(
+  headers: IncomingHttpHeaders,
+  form: URLSearchParams,
+): { id: string; secret: string } | null {
   const authorization = headerValue(headers, 'authorization');
   const basic = authorization ? /^basic\s+(\S+)$/i.exec(authorization) : null;
   if (basic?.[1]) {
@@ -248,7 +259,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const host = options.host ?? '127.0.0.1';
   const seed = options.seed ?? 42;
   const now = options.now ?? (() => new Date());
-  const maxCount = options.maxCount !== undefined && options.maxCount > 0 ? options.maxCount : DEFAULT_MAX_COUNT;
+  const maxCount =
+    options.maxCount !== undefined && options.maxCount > 0 ? options.maxCount : DEFAULT_MAX_COUNT;
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
 
   const store = new SessionStore();
@@ -258,7 +270,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const tokens = new TokenRegistry(now);
   const clients = new ClientRegistry();
-  clients.add(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, [SCOPES.sessionReadonly, SCOPES.sessionDelete, SCOPES.revokeSession]);
+  clients.add(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, [
+    SCOPES.sessionReadonly,
+    SCOPES.sessionDelete,
+    SCOPES.revokeSession,
+  ]);
   const faults = new FaultInjector<RouteName>(mulberry32(seed ^ 0x5eed));
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -287,7 +303,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     fieldValuePair: string;
   }): SessionPagedResult => pagedResult(searchSessions(store.all(), { ...query, maxCount }), store);
 
-  const listQuery = { limit: 50, startIndex: 0, pattern: '', sortBy: 'jansId', sortOrder: 'ascending', fieldValuePair: '' };
+  const listQuery = {
+    limit: 50,
+    startIndex: 0,
+    pattern: '',
+    sortBy: 'jansId',
+    sortOrder: 'ascending',
+    fieldValuePair: '',
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -319,10 +342,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     const sendJson = (status: number, value: unknown, headers: Record<string, string> = {}): void =>
       send(status, JSON.stringify(value), { 'Content-Type': 'application/json', ...headers });
-    const sendServerError = (cause: string): void =>
-      send(500, jettyJsonErrorBody(500, rawPath, `org.jboss.resteasy.spi.UnhandledException: ${cause}`, [cause]), {
-        'Content-Type': 'application/json',
-      });
+    const sendServerError = (cause: string): void => {
+      const message = `org.jboss.resteasy.spi.UnhandledException: ${cause}`;
+      send(500, jettyJsonErrorBody(500, rawPath, message, [cause]), { 'Content-Type': 'application/json' });
+    };
 
     if (!match) {
       send(404);
@@ -365,15 +388,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (fault.status !== undefined || fault.html) {
         const status = fault.status ?? 500;
         if (fault.html) {
-          send(status, jettyHtmlErrorPage(status, rawPath), { 'Content-Type': 'text/html;charset=iso-8859-1' });
+          send(status, jettyHtmlErrorPage(status, rawPath), {
+            'Content-Type': 'text/html;charset=iso-8859-1',
+          });
         } else {
-          send(status, jettyJsonErrorBody(status, rawPath, 'Injected fault'), { 'Content-Type': 'application/json' });
+          send(status, jettyJsonErrorBody(status, rawPath, 'Injected fault'), {
+            'Content-Type': 'application/json',
+          });
         }
         return;
       }
       if (fault.truncatedJson) {
         const full = previewBody(operation);
-        send(200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), { 'Content-Type': 'application/json' });
+        send(200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), {
+          'Content-Type': 'application/json',
+        });
         return;
       }
     }
@@ -385,7 +414,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     // @Consumes/@Produces(application/json) are checked while matching, before the auth filter (§2).
     const contentType = headerValue(req.headers, 'content-type');
-    if (contentType !== undefined && contentType.trim() !== '' && !isJsonCompatible(mediaRange(contentType))) {
+    if (
+      contentType !== undefined &&
+      contentType.trim() !== '' &&
+      !isJsonCompatible(mediaRange(contentType))
+    ) {
       send(415);
       return;
     }
@@ -480,7 +513,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             return;
           }
           // Full-DN equality and authenticated state only (§2.5).
-          const victims = store.all().filter((s) => s.jansUsrDN === userDn && s.jansState === 'authenticated');
+          const victims = store
+            .all()
+            .filter((s) => s.jansUsrDN === userDn && s.jansState === 'authenticated');
           if (victims.length === 0) {
             send(404);
             return;
@@ -562,7 +597,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     const requested = [...new Set((form.get('scope') ?? '').split(/\s+/).filter((s) => s !== ''))];
-    const granted = requested.length === 0 ? [...client.scopes] : requested.filter((s) => client.scopes.includes(s));
+    const granted =
+      requested.length === 0 ? [...client.scopes] : requested.filter((s) => client.scopes.includes(s));
     const issued = tokens.issue(granted, tokenTtlSeconds, client.id);
     const response: TokenResponse = {
       access_token: issued.token,
@@ -614,7 +650,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     resetCounts: () => {
       requests.length = 0;
     },
-    issueToken: (scopes: string[], ttlSeconds?: number) => tokens.issue(scopes, ttlSeconds ?? tokenTtlSeconds).token,
+    issueToken: (scopes: string[], ttlSeconds?: number) =>
+      tokens.issue(scopes, ttlSeconds ?? tokenTtlSeconds).token,
     addClient: (id: string, secret: string, scopes: string[]) => clients.add(id, secret, scopes),
     setFault: (route: RouteName | '*', fault: Fault | null) => faults.set(route, fault),
     close: () => {

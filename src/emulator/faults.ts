@@ -60,7 +60,11 @@ export class FaultInjector<Route extends string> {
 
   /** The fault to apply to this request of `route`, if any; consumes one of `times`. */
   take(route: Route): Fault | null {
-    const key: Route | '*' | undefined = this.faults.has(route) ? route : this.faults.has('*') ? '*' : undefined;
+    const key: Route | '*' | undefined = this.faults.has(route)
+      ? route
+      : this.faults.has('*')
+        ? '*'
+        : undefined;
     if (key === undefined) {
       return null;
     }
@@ -139,7 +143,12 @@ export function jettyHtmlErrorPage(status: number, uri: string): string {
  * Jetty's JSON error body for an exception no JAX-RS mapper handled (issue #9874 shape, §5.2):
  * `{"url","status","message","servlet","cause0",...}`, all strings.
  */
-export function jettyJsonErrorBody(status: number, uri: string, message: string, causes: readonly string[] = []): string {
+export function jettyJsonErrorBody(
+  status: number,
+  uri: string,
+  message: string,
+  causes: readonly string[] = [],
+): string {
   const body: Record<string, string> = {
     url: uri,
     status: String(status),

@@ -246,7 +246,9 @@ export function parseFilterDate(value: string | null): number | null {
   }
   if (value.length === 19 || value.length === 23) {
     const m = DATE_TIME.exec(value);
-    return m && value.charAt(10) === ' ' && (value.length === 23) === (m[7] !== undefined) ? localDateTime(m) : null;
+    return m && value.charAt(10) === ' ' && (value.length === 23) === (m[7] !== undefined)
+      ? localDateTime(m)
+      : null;
   }
   return null;
 }
@@ -376,7 +378,8 @@ function javaBooleanValue(value: string | null): boolean {
 function equalityPredicate(field: string, value: string | null): Predicate {
   if (field.startsWith('jansSessAttr.')) {
     const key = field.slice('jansSessAttr.'.length);
-    return (record) => value !== null && Object.hasOwn(record.jansSessAttr, key) && record.jansSessAttr[key] === value;
+    return (record) =>
+      value !== null && Object.hasOwn(record.jansSessAttr, key) && record.jansSessAttr[key] === value;
   }
   if (field === 'dn') {
     return (record) => value !== null && sessionDn(record) === value;
@@ -494,7 +497,10 @@ function compareKeys(a: SortKey, b: SortKey): number {
  * ORDER BY the raw column name (§3.4), PostgreSQL null placement (NULLS LAST ascending, NULLS FIRST
  * descending), ties broken by jansId so that offsets page stably.
  */
-export function sortComparator(sortBy: string, descending: boolean): (a: SessionRecord, b: SessionRecord) => number {
+export function sortComparator(
+  sortBy: string,
+  descending: boolean,
+): (a: SessionRecord, b: SessionRecord) => number {
   const column: Column = sortBy === '' ? 'jansId' : (sortBy as Column);
   if (!COLUMN_SET.has(column)) {
     throw sqlError(`ERROR: column "${sortBy}" does not exist`);

@@ -58,7 +58,10 @@ function wholeSecond(date: Date): Date {
 }
 
 /** A complete record with plausible defaults for everything not given; handy in tests. */
-export function createSessionRecord(init: Partial<SessionRecord> = {}, now: Date = new Date()): SessionRecord {
+export function createSessionRecord(
+  init: Partial<SessionRecord> = {},
+  now: Date = new Date(),
+): SessionRecord {
   const creationDate = init.creationDate ?? wholeSecond(now);
   const jansState = init.jansState ?? (init.jansUsrDN ? 'authenticated' : 'unauthenticated');
   const sid = init.sid ?? randomUUID();
@@ -212,7 +215,9 @@ export function toWire(record: SessionRecord): SessionId {
     wire.sessionAttributes = Object.fromEntries(attributes);
   }
   wire.predefinedAttributes =
-    record.jansAttrs.index !== undefined && record.jansAttrs.index !== null ? { index: record.jansAttrs.index } : {};
+    record.jansAttrs.index !== undefined && record.jansAttrs.index !== null
+      ? { index: record.jansAttrs.index }
+      : {};
   if (record.deviceSecret.length > 0) {
     wire.deviceSecrets = [...record.deviceSecret];
   }
