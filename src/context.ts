@@ -7,7 +7,13 @@ import { JanssenApiError } from './janssen/errors.js';
 import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from './janssen/session-api.js';
 import type { SessionId } from './janssen/session.dto.js';
 import type { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
+import type { SearchHealth } from './loaders/search-health.js';
 import { createSessionLoader } from './loaders/session.loader.js';
+import {
+  createUserSessionsLoader,
+  type UserSessions,
+  type UserSessionsKey,
+} from './loaders/user-sessions.loader.js';
 
 export interface Settings {
   maxPageSize: number;
@@ -18,7 +24,10 @@ export interface Settings {
 export interface Context {
   caller: Caller;
   sessions: SessionApi;
-  loaders: { session: DataLoader<string, SessionId | null> };
+  loaders: {
+    session: DataLoader<string, SessionId | null>;
+    userSessions: DataLoader<UserSessionsKey, UserSessions, string>;
+  };
   settings: Settings;
   requestId: string;
   log: Logger;
@@ -34,6 +43,8 @@ export interface ContextDeps {
   /** Set in client-credentials mode: the service's own Janssen token. Otherwise the caller's token is forwarded. */
   tokens: ClientCredentialsTokenProvider | undefined;
   settings: Settings;
+  /** Whether batched reads may use upstream search; shared by all requests. */
+  searchHealth: SearchHealth;
   onUpstreamCall?: UpstreamCallListener;
 }
 
@@ -65,7 +76,13 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
   return {
     caller: request.caller,
     sessions,
-    loaders: { session: createSessionLoader(sessions) },
+    loaders: {
+      session: createSessionLoader(sessions, {
+        maxPageSize: deps.settings.maxPageSize,
+        searchHealth: deps.searchHealth,
+      }),
+      userSessions: createUserSessionsLoader(sessions, { maxPageSize: deps.settings.maxPageSize }),
+    },
     settings: deps.settings,
     requestId: request.requestId,
     log: request.log,

@@ -13,6 +13,7 @@ import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
 import { createReadiness } from './http/health.js';
 import { createJanssenClient } from './janssen/http-client.js';
 import { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
+import { SearchHealth } from './loaders/search-health.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
 import { createFormatError } from './schema/errors.js';
@@ -53,6 +54,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     http: janssen,
     tokens,
     settings: { maxPageSize: upstream.maxPageSize, peopleBaseDn: upstream.peopleBaseDn },
+    searchHealth: new SearchHealth(),
   };
   const authenticate = createCallerAuthenticator(config.auth);
   const readiness = createReadiness({ http: janssen, tokens });

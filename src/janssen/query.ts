@@ -274,3 +274,37 @@ export function parseJanssenDate(value: string | undefined): Date | undefined {
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
 }
+
+/**
+ * Splits values into comma-joined `pattern` lists whose percent-encoded length stays within `maxChars`, so each
+ * search URL stays under proxies' and Jetty's limits (4 KB is the common floor). Each value must already be free
+ * of `,`, `%` and `_` (see `isPatternSafe`).
+ */
+export function chunkPattern(values: readonly string[], maxChars: number): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const value of values) {
+    const cost = encodeURIComponent(value).length + (current.length > 0 ? 3 : 0); // `,` is sent as %2C
+    if (current.length > 0 && length + cost > maxChars) {
+      chunks.push(current);
+      current = [];
+      length = 0;
+    }
+    current.push(value);
+    length += current.length === 1 ? encodeURIComponent(value).length : cost;
+  }
+  if (current.length > 0) {
+    chunks.push(current);
+  }
+  return chunks;
+}
+
+/**
+ * Whether a value can be one `pattern` token that matches only what it says: no list separator, no LIKE
+ * wildcard, and long enough (16+) that as a substring it practically only matches itself. Ids failing this are
+ * read one by one instead.
+ */
+export function isPatternSafe(value: string): boolean {
+  return value.length >= 16 && !/[,%_]/.test(value);
+}

@@ -7,6 +7,8 @@ import type { Context } from '../context.js';
 
 import { resolveSessionReference } from './session/session.reference.js';
 import { SessionResolver } from './session/session.resolver.js';
+import { resolveUserReference } from './user/user.reference.js';
+import { UserResolver } from './user/user.resolver.js';
 
 type SubgraphResolvers =
   Exclude<Parameters<typeof buildSubgraphSchema>[0], unknown[]> extends infer M
@@ -25,13 +27,14 @@ const FEDERATION_LINK =
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [SessionResolver],
+    resolvers: [SessionResolver, UserResolver],
     skipCheck: true,
     validate: false,
   });
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   const references: Record<string, (reference: never, ctx: Context) => unknown> = {
     Session: resolveSessionReference,
+    User: resolveUserReference,
   };
   for (const [typeName, resolveReference] of Object.entries(references)) {
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: resolveReference };

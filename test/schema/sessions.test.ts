@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/context.js';
 import type { SessionRecord } from '../../src/emulator/session-store.js';
 import { createJanssenClient } from '../../src/janssen/http-client.js';
+import { SearchHealth } from '../../src/loaders/search-health.js';
 import { SessionResolver } from '../../src/schema/session/session.resolver.js';
 import { SessionDocument, SessionsDocument } from '../generated/graphql.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -281,6 +282,7 @@ describe('Query.session', () => {
         http: createJanssenClient({ baseUrl: stack.emulator.configApiUrl, timeoutMs: 2000 }),
         tokens: undefined,
         settings: { maxPageSize: 200, peopleBaseDn: 'ou=people,o=jans' },
+        searchHealth: new SearchHealth(),
       },
       {
         authorization: `Bearer ${stack.emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly'])}`,

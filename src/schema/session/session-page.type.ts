@@ -1,5 +1,7 @@
 import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
+import type { PageSpec } from '../../janssen/query.js';
+
 import { Session } from './session.type.js';
 
 @ObjectType({ description: 'One page of sessions, by offset.' })
@@ -64,4 +66,9 @@ export class SessionSort {
 
   @Field(() => SortOrder, { nullable: true, defaultValue: SortOrder.ASC })
   order?: SortOrder | null;
+}
+
+/** The page a caller asked for, defaults applied (the default limit shrinks to a smaller upstream maximum). */
+export function resolvePage(page: PageInput | null | undefined, maxPageSize: number): PageSpec {
+  return { limit: page?.limit ?? Math.min(DEFAULT_PAGE_LIMIT, maxPageSize), offset: page?.offset ?? 0 };
 }

@@ -1,6 +1,8 @@
-import { inumOfDn, parseJanssenDate } from '../../janssen/query.js';
+import type { Context } from '../../context.js';
+import { inumOfDn, type PageSpec, parseJanssenDate } from '../../janssen/query.js';
 import type { SessionId } from '../../janssen/session.dto.js';
 
+import type { SessionPage } from './session-page.type.js';
 import { type Session, SessionState } from './session.type.js';
 
 /** The one place where Janssen's wire shape (`SessionId`) becomes the graph's `Session`. */
@@ -27,5 +29,25 @@ export function toSession(wire: SessionId, now: number = Date.now()): Session {
     acr: attributes?.acr ?? null,
     opbrowserState: wire.opbrowserState ?? attributes?.opbs ?? null,
     deviceSecrets: wire.deviceSecrets ?? null,
+  };
+}
+
+/** A page of wire sessions as the graph's `SessionPage`; each session also primes the request's session loader. */
+export function toSessionPage(
+  entries: SessionId[],
+  totalCount: number,
+  page: PageSpec,
+  ctx: Context,
+): SessionPage {
+  for (const entry of entries) {
+    ctx.loaders.session.prime(entry.outsideSid, entry);
+  }
+  return {
+    nodes: entries.map((entry) => toSession(entry, ctx.now)),
+    totalCount,
+    offset: page.offset,
+    limit: page.limit,
+    hasNextPage: page.offset + entries.length < totalCount,
+    hasPreviousPage: page.offset > 0,
   };
 }

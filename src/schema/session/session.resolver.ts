@@ -1,13 +1,14 @@
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { buildSearchParams, checkSid, toUserDn } from '../../janssen/query.js';
+import { User } from '../user/user.type.js';
 
 import { SessionFilter } from './session-filter.input.js';
-import { DEFAULT_PAGE_LIMIT, PageInput, SessionPage, SessionSort } from './session-page.type.js';
+import { PageInput, resolvePage, SessionPage, SessionSort } from './session-page.type.js';
 import { DeleteSessionPayload, RevokeUserSessionsPayload } from './session-payloads.type.js';
-import { toSession } from './session.mapper.js';
+import { toSession, toSessionPage } from './session.mapper.js';
 import { Session } from './session.type.js';
 
 @Resolver(() => Session)
@@ -20,28 +21,23 @@ export class SessionResolver {
     @Arg('page', () => PageInput, { nullable: true }) page: PageInput | null,
     @Arg('filter', () => SessionFilter, { nullable: true }) filter: SessionFilter | null,
   ): Promise<SessionPage> {
-    const { maxPageSize } = ctx.settings;
-    const limit = page?.limit ?? Math.min(DEFAULT_PAGE_LIMIT, maxPageSize);
-    const offset = page?.offset ?? 0;
-    const params = buildSearchParams(filter, sort, { limit, offset }, { maxPageSize });
-    const result = await ctx.sessions.searchSessions(params);
-    for (const entry of result.entries) {
-      ctx.loaders.session.prime(entry.outsideSid, entry);
-    }
-    return {
-      nodes: result.entries.map((entry) => toSession(entry, ctx.now)),
-      totalCount: result.totalEntriesCount,
-      offset,
-      limit,
-      hasNextPage: offset + result.entries.length < result.totalEntriesCount,
-      hasPreviousPage: offset > 0,
-    };
+    const spec = resolvePage(page, ctx.settings.maxPageSize);
+    const result = await ctx.sessions.searchSessions(buildSearchParams(filter, sort, spec, ctx.settings));
+    return toSessionPage(result.entries, result.totalEntriesCount, spec, ctx);
   }
 
   @Query(() => Session, { nullable: true, description: 'One session by sid; null when there is none.' })
   async session(@Arg('sid', () => ID) sid: string, @Ctx() ctx: Context): Promise<Session | null> {
     const wire = await ctx.loaders.session.load(checkSid(sid));
     return wire ? toSession(wire, ctx.now) : null;
+  }
+
+  @FieldResolver(() => User, {
+    nullable: true,
+    description: 'The user, as a federation reference; null until the session is authenticated.',
+  })
+  user(@Root() session: Session): User | null {
+    return session.userDn && session.userInum ? { userDn: session.userDn, inum: session.userInum } : null;
   }
 
   @Mutation(() => DeleteSessionPayload, { description: 'Deletes one session (any state) and its tokens.' })

@@ -1,0 +1,158 @@
+import DataLoader from 'dataloader';
+
+import {
+  buildSearchParams,
+  chunkPattern,
+  inumOfDn,
+  isPatternSafe,
+  type PageSpec,
+  type SessionFilterSpec,
+  type SessionSortSpec,
+} from '../janssen/query.js';
+import type { SessionApi } from '../janssen/session-api.js';
+import type { SessionId } from '../janssen/session.dto.js';
+
+import { mapWithConcurrency } from './concurrency.js';
+import { PATTERN_BUDGET } from './session.loader.js';
+
+/** What one `User.sessions(...)` (or `activeSessionCount`) asks, for one user. */
+export interface UserSessionsKey {
+  inum: string;
+  /** The filter without its user part (`userDn` is ignored: the inum says whose sessions). */
+  filter: SessionFilterSpec | null;
+  sort: SessionSortSpec | null;
+  page: PageSpec;
+}
+
+export interface UserSessions {
+  entries: SessionId[];
+  totalCount: number;
+}
+
+/** Sessions one batched search may read (over all pages) before its users are asked one by one instead. */
+const MAX_BATCH_ENTRIES = 1000;
+/** Per-user searches in flight at once when users cannot be batched. */
+const SINGLE_CONCURRENCY = 8;
+
+export interface UserSessionsLoaderOptions {
+  maxPageSize: number;
+  onBatch?: (size: number) => void;
+}
+
+/**
+ * `User.sessions` and `User.activeSessionCount` for many users of one operation (a gateway's `_entities`):
+ * users asking the same filter/sort/page are read together with one search whose `pattern` lists their inums
+ * (matched against `jansUsrDN`), grouped back by exact user, then paged here. Upstream order is kept, so each
+ * user's slice is sorted as asked. A free-text `search` (itself a pattern), unusual inums, or a result larger
+ * than MAX_BATCH_ENTRIES fall back to one exact search per user.
+ */
+export function createUserSessionsLoader(
+  api: SessionApi,
+  options: UserSessionsLoaderOptions,
+): DataLoader<UserSessionsKey, UserSessions, string> {
+  const limits = { maxPageSize: options.maxPageSize };
+
+  async function oneUser(key: UserSessionsKey): Promise<UserSessions> {
+    const params = buildSearchParams({ ...key.filter, userDn: key.inum }, key.sort, key.page, limits);
+    const page = await api.searchSessions(params);
+    return { entries: page.entries, totalCount: page.totalEntriesCount };
+  }
+
+  /** Every session of these users that matches the shared query, grouped by inum; undefined when too many. */
+  async function manyUsers(
+    inums: readonly string[],
+    shared: UserSessionsKey,
+  ): Promise<Map<string, SessionId[]> | undefined> {
+    const base = buildSearchParams(
+      { ...shared.filter, userDn: null },
+      shared.sort,
+      { limit: options.maxPageSize, offset: 0 },
+      limits,
+    );
+    const byInum = new Map<string, SessionId[]>(inums.map((inum) => [inum, []]));
+    for (let startIndex = 0; ;) {
+      const page = await api.searchSessions({ ...base, startIndex, pattern: inums.join(',') });
+      if (page.totalEntriesCount > MAX_BATCH_ENTRIES) {
+        return undefined;
+      }
+      for (const entry of page.entries) {
+        const inum = inumOfDn(entry.userDn);
+        if (inum !== undefined) {
+          byInum.get(inum)?.push(entry);
+        }
+      }
+      startIndex += page.entries.length;
+      if (page.entries.length === 0 || startIndex >= page.totalEntriesCount) {
+        return byInum;
+      }
+    }
+  }
+
+  return new DataLoader<UserSessionsKey, UserSessions, string>(
+    async (keys) => {
+      options.onBatch?.(keys.length);
+      const results = new Map<string, UserSessions | Error>();
+      const groups = new Map<string, UserSessionsKey[]>();
+      for (const key of keys) {
+        const group = queryKey(key);
+        groups.set(group, [...(groups.get(group) ?? []), key]);
+      }
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const shared = group[0] as UserSessionsKey;
+          const batchable = group.length >= 2 && !shared.filter?.search;
+          const single = batchable ? group.filter((key) => !isPatternSafe(key.inum)) : group;
+          const batched = batchable ? group.filter((key) => isPatternSafe(key.inum)) : [];
+          const chunks = chunkPattern(
+            batched.map((key) => key.inum),
+            PATTERN_BUDGET,
+          );
+          await Promise.all(
+            chunks.map(async (inums) => {
+              const keysOfChunk = batched.filter((key) => inums.includes(key.inum));
+              try {
+                const byInum = await manyUsers(inums, shared);
+                if (byInum === undefined) {
+                  single.push(...keysOfChunk);
+                  return;
+                }
+                const { offset, limit } = shared.page;
+                for (const key of keysOfChunk) {
+                  const all = byInum.get(key.inum) ?? [];
+                  results.set(cacheKey(key), {
+                    entries: all.slice(offset, offset + limit),
+                    totalCount: all.length,
+                  });
+                }
+              } catch (error) {
+                keysOfChunk.forEach((key) => results.set(cacheKey(key), asError(error)));
+              }
+            }),
+          );
+          await mapWithConcurrency(single, SINGLE_CONCURRENCY, async (key) => {
+            try {
+              results.set(cacheKey(key), await oneUser(key));
+            } catch (error) {
+              results.set(cacheKey(key), asError(error));
+            }
+          });
+        }),
+      );
+      return keys.map((key) => results.get(cacheKey(key)) ?? new Error('no result for key'));
+    },
+    { cacheKeyFn: cacheKey },
+  );
+}
+
+/** Identifies the query shared by a group of users (everything but the inum). */
+function queryKey(key: UserSessionsKey): string {
+  return JSON.stringify([{ ...key.filter, userDn: null }, key.sort, key.page]);
+}
+
+function cacheKey(key: UserSessionsKey): string {
+  return `${queryKey(key)}|${key.inum}`;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
