@@ -4,7 +4,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 
-import { USERS_SDL } from './users-subgraph.js';
+import { USERS_SDL } from '../../examples/users-subgraph.js';
 
 describe('composition', () => {
   it('schema.graphql composes with a users subgraph that owns User', async () => {

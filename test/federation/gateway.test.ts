@@ -3,9 +3,9 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { type DemoUser, startUsersSubgraph, usersOf } from '../../examples/users-subgraph.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-import { type DemoUser, startUsersSubgraph, usersOf } from './users-subgraph.js';
 
 let stack: Stack;
 let users: DemoUser[];

@@ -3,7 +3,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 
-import type { SessionStore } from '../../src/emulator/session-store.js';
+import type { SessionStore } from '../src/emulator/session-store.js';
 
 export interface DemoUser {
   inum: string;
