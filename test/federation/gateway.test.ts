@@ -6,7 +6,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DemoUser, startUsersSubgraph, usersOf } from '../../examples/users-subgraph.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-
 let stack: Stack;
 let users: DemoUser[];
 let usersSubgraph: Awaited<ReturnType<typeof startUsersSubgraph>>;
