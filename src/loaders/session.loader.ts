@@ -4,8 +4,8 @@ import { JanssenApiError } from '../janssen/errors.js';
 import { chunkPattern, isPatternSafe } from '../janssen/query.js';
 import type { SessionApi } from '../janssen/session-api.js';
 import type { SessionId } from '../janssen/session.dto.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 
-import { mapWithConcurrency } from './concurrency.js';
 import type { SearchHealth } from './search-health.js';
 
 /** Percent-encoded characters of one `pattern` list: keeps every search URL well under 4 KB. */

@@ -11,8 +11,8 @@ import {
 } from '../janssen/query.js';
 import type { SessionApi } from '../janssen/session-api.js';
 import type { SessionId } from '../janssen/session.dto.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 
-import { mapWithConcurrency } from './concurrency.js';
 import { PATTERN_BUDGET } from './session.loader.js';
 
 /** What one `User.sessions(...)` (or `activeSessionCount`) asks, for one user. */

@@ -5,6 +5,9 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 
 import type { Context } from '../context.js';
 
+import { DeleteSessionsResolver } from './bulk/delete-sessions.resolver.js';
+import { SessionStatsResolver } from './bulk/session-stats.resolver.js';
+import { SessionConnectionResolver } from './session/session-connection.resolver.js';
 import { resolveSessionReference } from './session/session.reference.js';
 import { SessionResolver } from './session/session.resolver.js';
 import { resolveUserReference } from './user/user.reference.js';
@@ -27,7 +30,13 @@ const FEDERATION_LINK =
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [SessionResolver, UserResolver],
+    resolvers: [
+      SessionResolver,
+      SessionConnectionResolver,
+      UserResolver,
+      DeleteSessionsResolver,
+      SessionStatsResolver,
+    ],
     skipCheck: true,
     validate: false,
   });

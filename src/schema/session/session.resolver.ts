@@ -1,8 +1,8 @@
-import { GraphQLError } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { buildSearchParams, checkSid, toUserDn } from '../../janssen/query.js';
+import { requireMutationRight } from '../auth.js';
 import { User } from '../user/user.type.js';
 
 import { SessionFilter } from './session-filter.input.js';
@@ -61,14 +61,5 @@ export class SessionResolver {
     const revoked = await ctx.sessions.revokeUserSessions(dn);
     ctx.loaders.session.clearAll();
     return { userDn: dn, revoked };
-  }
-}
-
-/** A caller JWT needs the configured mutation scope (`AUTH_MUTATION_SCOPE`) to delete anything. */
-function requireMutationRight(ctx: Context): void {
-  if (!ctx.caller.canMutate) {
-    throw new GraphQLError('This token lacks the scope needed for mutations', {
-      extensions: { code: 'FORBIDDEN', http: { status: 403 } },
-    });
   }
 }

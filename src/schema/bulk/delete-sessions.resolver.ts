@@ -1,0 +1,103 @@
+import { Arg, Ctx, Int, Mutation, Resolver } from 'type-graphql';
+
+import type { Context } from '../../context.js';
+import { InvalidInputError } from '../../janssen/errors.js';
+import { buildSearchParams } from '../../janssen/query.js';
+import { deleteSessions, findAllSessions } from '../../janssen/session-bulk.js';
+import { requireMutationRight } from '../auth.js';
+import { describeJanssenError } from '../errors.js';
+import { SessionFilter } from '../session/session-filter.input.js';
+import { toSession } from '../session/session.mapper.js';
+
+import { DeleteSessionsPayload } from './delete-sessions.type.js';
+
+/** The largest `max` a caller may ask for. */
+export const MAX_BULK_DELETE = 1000;
+/** Deletions in flight at once. */
+const DELETE_CONCURRENCY = 4;
+
+@Resolver()
+export class DeleteSessionsResolver {
+  @Mutation(() => DeleteSessionsPayload, {
+    description:
+      'Deletes every session matching the filter (any state), or with dryRun (the default) only reports them. ' +
+      'An empty filter is refused; more than `max` matches deletes nothing and sets truncated.',
+  })
+  // type-graphql lists arguments in the reverse order of their decorators: this prints (filter, dryRun, max).
+  async deleteSessions(
+    @Ctx() ctx: Context,
+    @Arg('max', () => Int, { defaultValue: 100, description: `1 to ${MAX_BULK_DELETE}.` }) max: number,
+    @Arg('dryRun', () => Boolean, { defaultValue: true }) dryRun: boolean,
+    @Arg('filter', () => SessionFilter) filter: SessionFilter,
+  ): Promise<DeleteSessionsPayload> {
+    if (!dryRun) {
+      requireMutationRight(ctx);
+    }
+    if (!Object.values(filter).some((value) => value !== null && value !== undefined)) {
+      throw new InvalidInputError(
+        'filter',
+        'must set at least one field (an empty filter would log out everyone)',
+      );
+    }
+    if (!Number.isInteger(max) || max < 1 || max > MAX_BULK_DELETE) {
+      throw new InvalidInputError('max', `must be between 1 and ${MAX_BULK_DELETE}`);
+    }
+    const { maxPageSize } = ctx.settings;
+    const {
+      limit: _limit,
+      startIndex: _startIndex,
+      ...params
+    } = buildSearchParams(
+      filter,
+      { field: 'CREATION_DATE', order: 'ASC' },
+      { limit: 1, offset: 0 },
+      ctx.settings,
+    );
+    const found = await findAllSessions(ctx.sessions, params, max, maxPageSize);
+    const payload: DeleteSessionsPayload = {
+      matched: found.total,
+      deleted: 0,
+      failed: [],
+      dryRun,
+      truncated: found.truncated,
+      sessions: found.sessions.map((session) => toSession(session, ctx.now)),
+    };
+    if (dryRun || found.truncated) {
+      ctx.log.info(
+        { caller: ctx.caller.id, matched: found.total, dryRun, truncated: found.truncated },
+        'bulk delete previewed',
+      );
+      return payload;
+    }
+    const outcomes = await deleteSessions(
+      ctx.sessions,
+      found.sessions.map((session) => session.outsideSid),
+      DELETE_CONCURRENCY,
+      ({ sid, result }) => {
+        ctx.loaders.session.clear(sid);
+        const outcome = typeof result === 'string' ? result : result.kind;
+        ctx.log.info({ caller: ctx.caller.id, sid, outcome }, 'bulk delete: session');
+      },
+    );
+    for (const { sid, result } of outcomes) {
+      if (result === 'deleted') {
+        payload.deleted += 1;
+      } else if (result === 'gone') {
+        payload.failed.push({ sid, code: 'NOT_FOUND', message: 'No session with this sid any more' });
+      } else {
+        const { code, message } = describeJanssenError(result);
+        payload.failed.push({ sid, code, message });
+      }
+    }
+    ctx.log.info(
+      {
+        caller: ctx.caller.id,
+        matched: found.total,
+        deleted: payload.deleted,
+        failed: payload.failed.length,
+      },
+      'bulk delete done',
+    );
+    return payload;
+  }
+}

@@ -1,0 +1,40 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+
+import { Session } from '../session/session.type.js';
+
+@ObjectType({ description: 'A session that could not be deleted.' })
+export class DeleteSessionFailure {
+  @Field(() => ID)
+  sid!: string;
+
+  @Field(() => String, {
+    description: 'A stable error code, e.g. NOT_FOUND (already gone) or UPSTREAM_ERROR.',
+  })
+  code!: string;
+
+  @Field(() => String)
+  message!: string;
+}
+
+@ObjectType()
+export class DeleteSessionsPayload {
+  @Field(() => Int, { description: 'Sessions matching the filter when it ran.' })
+  matched!: number;
+
+  @Field(() => Int, { description: 'Sessions deleted (0 in a dry run).' })
+  deleted!: number;
+
+  @Field(() => [DeleteSessionFailure])
+  failed!: DeleteSessionFailure[];
+
+  @Field(() => Boolean)
+  dryRun!: boolean;
+
+  @Field(() => Boolean, { description: 'True when more than `max` matched: then nothing is deleted.' })
+  truncated!: boolean;
+
+  @Field(() => [Session], {
+    description: 'The matched sessions (deleted, or to be deleted in a dry run); empty when truncated.',
+  })
+  sessions!: Session[];
+}
