@@ -2,7 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 
 import { loadConfig } from '../../src/config.js';
-import { startDemoUpstream } from '../../src/demo.js';
+import { configForEmulator } from '../../src/demo.js';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/emulator.js';
 import { createLogger } from '../../src/logger.js';
 import { type AppServer, createServer, type ServerConfig } from '../../src/server.js';
@@ -38,19 +38,18 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   /** Extra environment for `loadConfig`. */
   env?: Record<string, string>;
+  /** Environment that depends on the emulator (e.g. its JWKS URL), applied after `env`. */
+  envFrom?: (emulator: Emulator) => Record<string, string>;
 }
 
 /** The emulator and our real server, each on an ephemeral loopback port. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const config = loadConfig({ LOG_LEVEL: 'debug', ...options.env });
-  let emulator: Emulator;
-  let serverConfig: ServerConfig;
-  if ((options.mode ?? 'client-credentials') === 'client-credentials') {
-    ({ emulator, config: serverConfig } = await startDemoUpstream(config, options.emulator));
-  } else {
-    emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
-    serverConfig = { ...config, upstream: { ...config.upstream, configApiUrl: emulator.configApiUrl } };
-  }
+  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
+  const config = loadConfig({ LOG_LEVEL: 'debug', ...options.env, ...options.envFrom?.(emulator) });
+  const serverConfig: ServerConfig =
+    (options.mode ?? 'client-credentials') === 'client-credentials'
+      ? configForEmulator(config, emulator)
+      : { ...config, upstream: { ...config.upstream, configApiUrl: emulator.configApiUrl } };
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger(
     { level: serverConfig.logLevel, production: serverConfig.production },

@@ -116,6 +116,11 @@ describe('GraphQL-level error codes', () => {
     await stack.close();
   });
 
+  it('introspection is not counted in the depth (GraphiQL and codegen nest ofType deeply)', async () => {
+    const response = await stack.gql('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }');
+    expect(response.body.errors).toBeUndefined();
+  });
+
   it('a syntax error: GRAPHQL_PARSE_FAILED, HTTP 400', async () => {
     const response = await stack.gql('query { sessions { ');
     expect(response.status).toBe(400);
@@ -129,7 +134,7 @@ describe('GraphQL-level error codes', () => {
 
   it('too deep: QUERY_TOO_COMPLEX before any upstream call', async () => {
     stack.emulator.resetCounts();
-    const response = await stack.gql('{ __schema { types { fields { type { ofType { name } } } } } }');
+    const response = await stack.gql('{ sessions { nodes { user { sessions { nodes { user { inum } } } } } } }');
     expect(response.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(stack.emulator.count()).toBe(0);
   });
