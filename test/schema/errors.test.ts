@@ -117,7 +117,9 @@ describe('GraphQL-level error codes', () => {
   });
 
   it('introspection is not counted in the depth (GraphiQL and codegen nest ofType deeply)', async () => {
-    const response = await stack.gql('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }');
+    const response = await stack.gql(
+      '{ __schema { types { fields { type { ofType { ofType { name } } } } } } }',
+    );
     expect(response.body.errors).toBeUndefined();
   });
 
@@ -134,7 +136,9 @@ describe('GraphQL-level error codes', () => {
 
   it('too deep: QUERY_TOO_COMPLEX before any upstream call', async () => {
     stack.emulator.resetCounts();
-    const response = await stack.gql('{ sessions { nodes { user { sessions { nodes { user { inum } } } } } } }');
+    const response = await stack.gql(
+      '{ sessions { nodes { user { sessions { nodes { user { inum } } } } } } }',
+    );
     expect(response.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(stack.emulator.count()).toBe(0);
   });
