@@ -20,6 +20,12 @@ export interface Fault {
   truncatedJson?: boolean;
   /** Probability in [0, 1] that the fault applies to a request (seeded dice); default 1. */
   failureRate?: number;
+  /**
+   * Let the operation run (its change is made), then lose the answer: `hang`, `reset`, `status` or
+   * `truncatedJson` replaces the response it would have sent. `latencyMs` does not apply. Models a DELETE whose
+   * answer never came back.
+   */
+  afterHandling?: boolean;
   /** Only the next N requests of the route are considered; the fault is then removed. */
   times?: number;
 }

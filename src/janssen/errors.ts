@@ -16,6 +16,13 @@ export type JanssenErrorKind =
   /** Any other status, or a body we cannot parse. */
   | 'ERROR';
 
+/**
+ * What is known of a change whose call failed: `NOT_APPLIED` when the request provably never took effect (never
+ * sent, or the upstream still has what was to be deleted), `UNKNOWN` when its answer was lost and nothing could
+ * confirm either way.
+ */
+export type ChangeOutcome = 'NOT_APPLIED' | 'UNKNOWN';
+
 /** A failed upstream call. The message is safe to log; it never carries the upstream body or a token. */
 export class JanssenApiError extends Error {
   override readonly name = 'JanssenApiError';
@@ -25,7 +32,15 @@ export class JanssenApiError extends Error {
     readonly kind: JanssenErrorKind,
     readonly operation: string,
     message: string,
-    readonly details: { status?: number; requiredScopes?: string[]; cause?: unknown } = {},
+    readonly details: {
+      status?: number;
+      requiredScopes?: string[];
+      cause?: unknown;
+      /** Requests sent for the call (retries included). */
+      attempts?: number;
+      /** For a change (DELETE) that failed: whether it was applied, when the answer does not say. */
+      outcome?: ChangeOutcome;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
   }

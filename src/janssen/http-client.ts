@@ -1,21 +1,45 @@
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 
 import got, { type Got, HTTPError, ParseError, RequestError, TimeoutError } from 'got';
 
-import { JanssenApiError } from './errors.js';
+import { type ChangeOutcome, JanssenApiError } from './errors.js';
+import { backoffMs, CircuitBreaker, ConcurrencyLimit, Deadline, QueueTimeoutError } from './resilience.js';
 
 export interface JanssenClientOptions {
   /** The config API base, ending in `/jans-config-api`. */
   baseUrl: string;
-  /** Total time budget of one upstream call, retries included. */
+  /** Total time budget of one upstream call: waiting for a slot, every attempt and the backoff between them. */
   timeoutMs: number;
-  /** Extra trusted CA certificates (PEM) for the upstream's TLS. Certificate checks stay on. */
+  /** Time allowed to open a connection (TCP, then TLS); default the smaller of 2000 and `timeoutMs`. */
+  connectTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM), added to the usual roots. Certificate checks stay on. */
   ca?: string | Buffer;
-  /** Upper bound on open sockets to the upstream; further requests queue in the agent. */
-  maxSockets?: number;
-  /** How many times an idempotent GET is retried on a connection error or 502/503/504. */
+  /** Upstream requests in flight at most (also the agents' `maxSockets`); more wait for a slot. Default 32. */
+  maxConcurrency?: number;
+  /** How many times a failed GET is retried (connection refused or reset, 502/503/504); default 4. */
   retries?: number;
+  /** Shared with the token provider in the server; default a breaker with {@link DEFAULT_CIRCUIT}. */
+  circuit?: CircuitBreaker;
+}
+
+/** Consecutive failed calls that open the circuit, and how long it stays open before a probe. */
+export const DEFAULT_CIRCUIT = { failureThreshold: 5, openMs: 5000 } as const;
+
+/** One request to the session resource, relative to `.../api/v1/jans-auth-server/`. */
+export interface UpstreamRequest {
+  method: 'GET' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  searchParams?: Record<string, string | number>;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  body: unknown;
+  /** Requests sent, retries included. */
+  attempts: number;
 }
 
 /** Network error codes that mean "upstream not reachable right now". */
@@ -30,34 +54,213 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNABORTED',
 ]);
 
+/** Failures a GET is retried after: the connection broke or a proxy/Jetty said "not now". */
+const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
+const RETRY_STATUSES = new Set([502, 503, 504]);
+/** Failures that happen before a byte of the request leaves, so even a DELETE can be resent. */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS|^ERR_SSL/;
+/** Not worth another attempt with less than this left of the budget. */
+const MIN_ATTEMPT_MS = 50;
+
+/** The extra CA appended to Node's bundled roots: a private CA must not make public ones untrusted. */
+export function trustedCas(ca: string | Buffer | undefined): string[] | undefined {
+  return ca === undefined ? undefined : [...rootCertificates, ca.toString()];
+}
+
 /**
- * The one configured got instance for the config API: keep-alive agents, `prefixUrl` at the session resource
- * collection, JSON bodies, time budget and retries for GETs only (a DELETE whose answer was lost is never resent).
+ * The upstream connection: one configured got instance (keep-alive agents, `prefixUrl` at the session resource
+ * collection, JSON bodies, connect timeout), plus what got cannot do per call: a total time budget across
+ * retries, a cap on concurrent requests whose queue honours that budget, and a circuit breaker.
  */
-export function createJanssenClient(options: JanssenClientOptions): Got {
-  const maxSockets = options.maxSockets ?? 64;
-  const base = options.baseUrl.replace(/\/+$/, '');
-  return got.extend({
-    prefixUrl: `${base}/api/v1/jans-auth-server/`,
-    responseType: 'json',
-    headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
-    agent: {
-      http: new http.Agent({ keepAlive: true, maxSockets }),
-      https: new https.Agent({ keepAlive: true, maxSockets, ...(options.ca ? { ca: options.ca } : {}) }),
-    },
-    https: options.ca ? { certificateAuthority: options.ca } : {},
-    timeout: { request: options.timeoutMs },
-    retry: {
-      limit: options.retries ?? 2,
-      methods: ['GET'],
-      statusCodes: [502, 503, 504],
-      errorCodes: ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN'],
-      // Jittered exponential backoff, small enough to stay well inside the caller's budget.
-      calculateDelay: ({ attemptCount, computedValue }) =>
-        computedValue === 0 ? 0 : Math.round(25 * 2 ** (attemptCount - 1) * (0.5 + Math.random())),
-    },
-    throwHttpErrors: true,
-  });
+export class JanssenClient {
+  /** The configured got instance; `send` adds budget, retries, concurrency and the breaker around it. */
+  readonly got: Got;
+  readonly circuit: CircuitBreaker;
+  readonly limit: ConcurrencyLimit;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+
+  constructor(options: JanssenClientOptions) {
+    const maxConcurrency = options.maxConcurrency ?? 32;
+    const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? 2000, options.timeoutMs);
+    const ca = trustedCas(options.ca);
+    this.timeoutMs = options.timeoutMs;
+    this.retries = options.retries ?? 4;
+    this.circuit = options.circuit ?? new CircuitBreaker(DEFAULT_CIRCUIT);
+    this.limit = new ConcurrencyLimit(maxConcurrency);
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: maxConcurrency }),
+      https: new https.Agent({ keepAlive: true, maxSockets: maxConcurrency, ...(ca ? { ca } : {}) }),
+    };
+    const base = options.baseUrl.replace(/\/+$/, '');
+    this.got = got.extend({
+      prefixUrl: `${base}/api/v1/jans-auth-server/`,
+      responseType: 'json',
+      headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
+      agent: this.agents,
+      https: ca ? { certificateAuthority: ca } : {},
+      // `request` bounds a direct use of `got` (readiness); `send` passes the call's budget as a signal instead.
+      timeout: { connect: connectTimeoutMs, secureConnect: connectTimeoutMs, request: options.timeoutMs },
+      // Retries are `send`'s: got's own cannot see a budget shared by all attempts.
+      retry: { limit: 0 },
+      throwHttpErrors: true,
+    });
+  }
+
+  /** A fresh time budget for one call. */
+  deadline(): Deadline {
+    return new Deadline(this.timeoutMs);
+  }
+
+  /**
+   * One upstream call within `deadline`: refused at once while the circuit is open; otherwise queued for a slot,
+   * sent, and for a GET retried with jittered exponential backoff on a broken connection or 502/503/504 while
+   * the budget lasts. A DELETE is resent only when the failure proves it never left; when its answer is lost the
+   * error says so in `details.outcome`. Throws `JanssenApiError`.
+   */
+  async send(operation: string, request: UpstreamRequest, deadline: Deadline): Promise<UpstreamResponse> {
+    const permit = this.circuit.enter();
+    if (!permit) {
+      throw changeError(
+        request,
+        new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`),
+        false,
+      );
+    }
+    let attempts = 0;
+    try {
+      for (let retry = 0; ; retry += 1) {
+        let release: () => void;
+        try {
+          release = await this.limit.acquire(deadline.signal);
+        } catch (error) {
+          if (!(error instanceof QueueTimeoutError)) {
+            throw error;
+          }
+          throw changeError(
+            request,
+            new JanssenApiError(
+              'TIMEOUT',
+              operation,
+              `${operation}: no free upstream slot within the budget`,
+              {
+                attempts,
+                cause: error,
+              },
+            ),
+            false,
+          );
+        }
+        attempts += 1;
+        let failure: { error: unknown; translated: JanssenApiError };
+        try {
+          const response = await this.got(request.path, {
+            method: request.method,
+            ...(request.headers ? { headers: request.headers } : {}),
+            ...(request.searchParams ? { searchParams: request.searchParams } : {}),
+            signal: deadline.signal,
+          });
+          permit.success();
+          return { status: response.statusCode, body: response.body, attempts };
+        } catch (error) {
+          failure = { error, translated: toJanssenError(operation, error) };
+        } finally {
+          release();
+        }
+        const unsent = neverSent(failure.error);
+        const delay = backoffMs(retry);
+        if (
+          retry < this.retries &&
+          isRetryable(request.method, failure.error, unsent) &&
+          deadline.remaining() >= delay + MIN_ATTEMPT_MS &&
+          this.circuit.state() !== 'open'
+        ) {
+          await deadline.sleep(delay).catch(() => undefined);
+          if (!deadline.signal.aborted) {
+            continue;
+          }
+        }
+        const translated = new JanssenApiError(
+          failure.translated.kind,
+          operation,
+          failure.translated.message,
+          { ...failure.translated.details, attempts },
+        );
+        reportHealth(permit, translated, failure.error);
+        throw changeError(request, translated, !unsent);
+      }
+    } finally {
+      permit.release();
+    }
+  }
+
+  /** Closes the pooled sockets. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+/** The one client for the config API; see {@link JanssenClient}. */
+export function createJanssenClient(options: JanssenClientOptions): JanssenClient {
+  return new JanssenClient(options);
+}
+
+/** Whether the request provably never reached the upstream. */
+function neverSent(error: unknown): boolean {
+  if (error instanceof TimeoutError) {
+    return error.event === 'lookup' || error.event === 'connect' || error.event === 'secureConnect';
+  }
+  if (error instanceof RequestError && !(error instanceof HTTPError) && !(error instanceof ParseError)) {
+    return UNSENT_CODES.has(error.code) || TLS_FAILURE.test(error.code);
+  }
+  return false;
+}
+
+function isRetryable(method: UpstreamRequest['method'], error: unknown, unsent: boolean): boolean {
+  if (error instanceof HTTPError) {
+    return method === 'GET' && RETRY_STATUSES.has(error.response.statusCode);
+  }
+  if (error instanceof TimeoutError) {
+    // Only a connect timeout: after a full-budget timeout nothing is left to retry with.
+    return unsent;
+  }
+  if (error instanceof RequestError && !(error instanceof ParseError)) {
+    if (TLS_FAILURE.test(error.code)) {
+      return false;
+    }
+    return method === 'GET' ? RETRY_CODES.has(error.code) : unsent && UNSENT_CODES.has(error.code);
+  }
+  return false;
+}
+
+/** Down (timeouts, broken connections, 502/503/504) opens the breaker; any other answer proves it is up. */
+function reportHealth(
+  permit: { success(): void; failure(): void; release(): void },
+  error: JanssenApiError,
+  cause: unknown,
+): void {
+  if (error.kind === 'TIMEOUT' || error.kind === 'UNAVAILABLE') {
+    permit.failure();
+  } else if (error.kind === 'ERROR' && (cause instanceof ParseError || (error.status ?? 500) >= 500)) {
+    permit.release();
+  } else {
+    permit.success();
+  }
+}
+
+/**
+ * For a DELETE, records whether the failed change took effect: `NOT_APPLIED` when it never left or the upstream
+ * answered a definite refusal, `UNKNOWN` when it left and no answer (or only a 5xx) came back.
+ */
+function changeError(request: UpstreamRequest, error: JanssenApiError, sent: boolean): JanssenApiError {
+  if (request.method === 'GET' || !['TIMEOUT', 'UNAVAILABLE', 'ERROR'].includes(error.kind)) {
+    return error;
+  }
+  const outcome: ChangeOutcome = sent && (error.status ?? 500) >= 500 ? 'UNKNOWN' : 'NOT_APPLIED';
+  return new JanssenApiError(error.kind, error.operation, error.message, { ...error.details, outcome });
 }
 
 /** Turns whatever got threw into a `JanssenApiError` that names the operation and keeps the original as `cause`. */

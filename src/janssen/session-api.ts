@@ -1,16 +1,17 @@
-import type { Got } from 'got';
-
-import { JanssenApiError } from './errors.js';
-import { toJanssenError } from './http-client.js';
+import { type ChangeOutcome, JanssenApiError } from './errors.js';
+import { type JanssenClient, toJanssenError } from './http-client.js';
 import { checkSid } from './query.js';
 import type { SessionId, SessionPagedResult, SessionSearchParams } from './session.dto.js';
 
 /** Where the `Authorization` header of an upstream call comes from. */
 export interface UpstreamAuth {
-  /** The header value for the next call; throws `JanssenApiError('UNAUTHORIZED')` when there is none. */
-  header(): Promise<string>;
+  /**
+   * The header value for the next call; throws `JanssenApiError('UNAUTHORIZED')` when there is none. `signal`
+   * aborts when the call's time budget is spent.
+   */
+  header(signal?: AbortSignal): Promise<string>;
   /** After an upstream 401: a fresh header to retry the call once with, or undefined to give up. */
-  renew?(rejected: string): Promise<string | undefined>;
+  renew?(rejected: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /** Told about every upstream call (for logs and metrics). */
@@ -18,6 +19,8 @@ export type UpstreamCallListener = (call: {
   operation: string;
   durationMs: number;
   status?: number;
+  /** Requests sent, retries included (0 when the call never left: open circuit, no token). */
+  attempts?: number;
   error?: JanssenApiError;
 }) => void;
 
@@ -28,11 +31,12 @@ export interface SessionPage extends SessionPagedResult {
 
 /**
  * One method per Janssen session operation, in our verbs. Created per GraphQL request (it carries that caller's
- * credentials) over the long-lived got instance.
+ * credentials) over the long-lived client. Each method is one call with one time budget (`JANS_TIMEOUT_MS`) that
+ * covers getting a token, retries and the renewal after a 401.
  */
 export class SessionApi {
   constructor(
-    private readonly http: Got,
+    private readonly http: JanssenClient,
     private readonly auth: UpstreamAuth,
     private readonly onCall?: UpstreamCallListener,
   ) {}
@@ -75,28 +79,49 @@ export class SessionApi {
     return body;
   }
 
-  /** `delete-session`: true when deleted, false when no session had that sid (404, §2.4). */
+  /**
+   * `delete-session`: true when deleted, false when no session had that sid (404, §2.4). When the answer is lost
+   * (timeout, reset, 5xx), a GET tells: gone means true (it may have been gone before), still there throws with
+   * outcome `NOT_APPLIED`, and a failing GET leaves the outcome `UNKNOWN`.
+   */
   async deleteSession(sid: string): Promise<boolean> {
-    return this.deleting('delete-session', `session/sid/${encodeURIComponent(checkSid(sid))}`);
+    const path = `session/sid/${encodeURIComponent(checkSid(sid))}`;
+    return this.deleting('delete-session', path, async () => (await this.getSession(sid)) === null);
   }
 
   /**
    * `revoke-user-session`: deletes every authenticated session of the user with this full DN (equality match, §2.5).
-   * True when at least one was revoked, false when the user had none.
+   * True when at least one was revoked, false when the user had none. A lost answer cannot be checked cheaply
+   * (search cannot filter by a full DN), so it stays outcome `UNKNOWN`.
    */
   async revokeUserSessions(userDn: string): Promise<boolean> {
     return this.deleting('revoke-user-session', `session/user/${encodeURIComponent(userDn)}`);
   }
 
-  private async deleting(operation: string, path: string): Promise<boolean> {
+  private async deleting(operation: string, path: string, isGone?: () => Promise<boolean>): Promise<boolean> {
     try {
       await this.call(operation, 'DELETE', path);
       return true;
     } catch (error) {
-      if (error instanceof JanssenApiError && error.status === 404) {
+      if (!(error instanceof JanssenApiError)) {
+        throw error;
+      }
+      if (error.status === 404) {
         return false;
       }
-      throw error;
+      if (error.details.outcome !== 'UNKNOWN' || !isGone) {
+        throw error;
+      }
+      let gone: boolean;
+      try {
+        gone = await isGone();
+      } catch {
+        throw error;
+      }
+      if (gone) {
+        return true;
+      }
+      throw withOutcome(error, 'NOT_APPLIED');
     }
   }
 
@@ -106,36 +131,75 @@ export class SessionApi {
     path: string,
     searchParams?: Record<string, string | number>,
   ): Promise<unknown> {
-    let authorization = await this.auth.header();
-    for (let attempt = 0; ; attempt += 1) {
-      const started = performance.now();
-      try {
-        const response = await this.http(path, {
-          method,
-          headers: { authorization },
-          ...(searchParams ? { searchParams } : {}),
-        });
-        this.onCall?.({ operation, durationMs: performance.now() - started, status: response.statusCode });
-        return response.body;
-      } catch (error) {
-        const translated = toJanssenError(operation, error);
-        this.onCall?.({
-          operation,
-          durationMs: performance.now() - started,
-          ...(translated.status === undefined ? {} : { status: translated.status }),
-          error: translated,
-        });
-        if (translated.kind === 'UNAUTHORIZED' && attempt === 0 && this.auth.renew) {
-          const renewed = await this.auth.renew(authorization);
-          if (renewed !== undefined) {
-            authorization = renewed;
-            continue;
+    const deadline = this.http.deadline();
+    try {
+      let authorization = await this.credentials(method, () => this.auth.header(deadline.signal));
+      for (let renewed = false; ; renewed = true) {
+        const started = performance.now();
+        try {
+          const response = await this.http.send(
+            operation,
+            { method, path, headers: { authorization }, ...(searchParams ? { searchParams } : {}) },
+            deadline,
+          );
+          this.onCall?.({
+            operation,
+            durationMs: performance.now() - started,
+            status: response.status,
+            attempts: response.attempts,
+          });
+          return response.body;
+        } catch (error) {
+          const translated = toJanssenError(operation, error);
+          this.onCall?.({
+            operation,
+            durationMs: performance.now() - started,
+            ...(translated.status === undefined ? {} : { status: translated.status }),
+            attempts: translated.details.attempts ?? 0,
+            error: translated,
+          });
+          const { renew } = this.auth;
+          if (translated.kind === 'UNAUTHORIZED' && !renewed && renew) {
+            const fresh = await this.credentials(method, () => renew(authorization, deadline.signal));
+            if (fresh !== undefined) {
+              authorization = fresh;
+              continue;
+            }
           }
+          throw translated;
         }
-        throw translated;
       }
+    } finally {
+      deadline.dispose();
     }
   }
+
+  /** Credentials for a call; a failure to get them is reported like a failed call, and changes nothing upstream. */
+  private async credentials<T>(method: 'GET' | 'DELETE', get: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await get();
+    } catch (error) {
+      const translated = toJanssenError('token', error);
+      if (translated.kind !== 'UNAUTHORIZED') {
+        this.onCall?.({
+          operation: translated.operation,
+          durationMs: performance.now() - started,
+          ...(translated.status === undefined ? {} : { status: translated.status }),
+          attempts: 0,
+          error: translated,
+        });
+      }
+      throw method === 'DELETE' && translated.kind !== 'UNAUTHORIZED'
+        ? withOutcome(translated, 'NOT_APPLIED')
+        : translated;
+    }
+  }
+}
+
+/** The same failure, with what is now known of the change it was making. */
+function withOutcome(error: JanssenApiError, outcome: ChangeOutcome): JanssenApiError {
+  return new JanssenApiError(error.kind, error.operation, error.message, { ...error.details, outcome });
 }
 
 function isSession(value: unknown): value is SessionId {

@@ -1,7 +1,8 @@
 import got, { type Got } from 'got';
 
 import { JanssenApiError } from './errors.js';
-import { toJanssenError } from './http-client.js';
+import { toJanssenError, trustedCas } from './http-client.js';
+import { backoffMs, type CircuitBreaker, Deadline } from './resilience.js';
 import type { TokenResponse } from './session.dto.js';
 
 /** Scopes the service asks for: read the sessions, delete them and revoke a user's (UPSTREAM-BEHAVIOUR.md §6). */
@@ -16,8 +17,13 @@ export interface TokenProviderOptions {
   clientId: string;
   clientSecret: string;
   scopes?: readonly string[];
+  /** Total time of one token fetch, its one retry included. */
   timeoutMs: number;
+  /** Default the smaller of 2000 and `timeoutMs`. */
+  connectTimeoutMs?: number;
   ca?: string | Buffer;
+  /** The upstream's breaker: an auth server that is down stops being asked, like the config API. */
+  circuit?: CircuitBreaker;
   now?: () => number;
 }
 
@@ -30,29 +36,54 @@ export class ClientCredentialsTokenProvider {
   private readonly now: () => number;
   private current: { token: string; refreshAt: number } | undefined;
   private inflight: Promise<string> | undefined;
-  /** Number of token requests sent, for logs and tests. */
+  /** Number of token requests sent (retries included), for logs and tests. */
   fetches = 0;
 
   constructor(private readonly options: TokenProviderOptions) {
     this.now = options.now ?? Date.now;
+    const connect = Math.min(options.connectTimeoutMs ?? 2000, options.timeoutMs);
+    const ca = trustedCas(options.ca);
     this.http = got.extend({
       responseType: 'json',
-      timeout: { request: options.timeoutMs },
-      retry: { limit: 1, methods: ['POST'], statusCodes: [502, 503, 504], errorCodes: ['ECONNRESET'] },
-      https: options.ca ? { certificateAuthority: options.ca } : {},
+      timeout: { connect, secureConnect: connect, request: options.timeoutMs },
+      // The one retry is `post`'s, inside the fetch's budget.
+      retry: { limit: 0 },
+      https: ca ? { certificateAuthority: ca } : {},
       headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
     });
   }
 
-  /** A valid access token, fetched when none is cached or the cached one is about to expire. */
-  async getToken(): Promise<string> {
+  /**
+   * A valid access token, fetched when none is cached or the cached one is about to expire. `signal` ends this
+   * caller's wait (with a TIMEOUT error), not the shared fetch other callers may still be waiting for.
+   */
+  async getToken(signal?: AbortSignal): Promise<string> {
     if (this.current && this.now() < this.current.refreshAt) {
       return this.current.token;
     }
-    this.inflight ??= this.fetch().finally(() => {
+    const inflight = (this.inflight ??= this.guardedFetch().finally(() => {
       this.inflight = undefined;
+    }));
+    if (!signal) {
+      return inflight;
+    }
+    if (signal.aborted) {
+      throw waitTimeout();
+    }
+    return new Promise<string>((resolve, reject) => {
+      const onAbort = () => reject(waitTimeout());
+      signal.addEventListener('abort', onAbort, { once: true });
+      inflight.then(
+        (token) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(token);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
     });
-    return this.inflight;
   }
 
   /** Forgets `token` after the upstream refused it, so the next `getToken` fetches a new one. */
@@ -62,36 +93,33 @@ export class ClientCredentialsTokenProvider {
     }
   }
 
+  private async guardedFetch(): Promise<string> {
+    const permit = this.options.circuit?.enter();
+    if (this.options.circuit && !permit) {
+      throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped');
+    }
+    try {
+      const token = await this.fetch();
+      permit?.success();
+      return token;
+    } catch (error) {
+      if (error instanceof JanssenApiError && (error.kind === 'UNAVAILABLE' || error.kind === 'TIMEOUT')) {
+        permit?.failure();
+      } else {
+        permit?.release();
+      }
+      throw error;
+    }
+  }
+
   private async fetch(): Promise<string> {
-    this.fetches += 1;
-    const basic = Buffer.from(
-      `${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`,
-    ).toString('base64');
     const started = this.now();
+    const deadline = new Deadline(this.options.timeoutMs);
     let body: TokenResponse;
     try {
-      body = await this.http
-        .post(this.options.tokenUrl, {
-          headers: { authorization: `Basic ${basic}` },
-          form: {
-            grant_type: 'client_credentials',
-            scope: (this.options.scopes ?? SESSION_SCOPES).join(' '),
-          },
-        })
-        .json<TokenResponse>();
-    } catch (error) {
-      const translated = toJanssenError('token', error);
-      // The token endpoint refusing our client is a configuration problem of this service, not the caller's.
-      throw translated.kind === 'UNAUTHORIZED' ||
-        translated.kind === 'INSUFFICIENT_SCOPE' ||
-        translated.kind === 'BAD_REQUEST'
-        ? new JanssenApiError('ERROR', 'token', 'token: the auth server refused the client credentials', {
-            ...(translated.status === undefined ? {} : { status: translated.status }),
-            cause: error,
-          })
-        : translated.kind === 'ERROR'
-          ? new JanssenApiError('UNAVAILABLE', 'token', translated.message, { cause: error })
-          : translated;
+      body = await this.post(deadline);
+    } finally {
+      deadline.dispose();
     }
     if (!body || typeof body.access_token !== 'string' || body.access_token.length === 0) {
       throw new JanssenApiError('ERROR', 'token', 'token: the auth server answered without an access_token');
@@ -103,4 +131,50 @@ export class ClientCredentialsTokenProvider {
     this.current = { token: body.access_token, refreshAt: started + lifetimeMs - margin };
     return body.access_token;
   }
+
+  /** The token request, sent again once (it changes nothing) when the first fails to reach the auth server. */
+  private async post(deadline: Deadline): Promise<TokenResponse> {
+    const basic = Buffer.from(
+      `${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`,
+    ).toString('base64');
+    for (let retry = 0; ; retry += 1) {
+      this.fetches += 1;
+      try {
+        return await this.http
+          .post(this.options.tokenUrl, {
+            headers: { authorization: `Basic ${basic}` },
+            form: {
+              grant_type: 'client_credentials',
+              scope: (this.options.scopes ?? SESSION_SCOPES).join(' '),
+            },
+            signal: deadline.signal,
+          })
+          .json<TokenResponse>();
+      } catch (error) {
+        const translated = toJanssenError('token', error);
+        const delay = backoffMs(retry);
+        if (retry === 0 && translated.kind === 'UNAVAILABLE' && deadline.remaining() >= delay + 50) {
+          await deadline.sleep(delay).catch(() => undefined);
+          if (!deadline.signal.aborted) {
+            continue;
+          }
+        }
+        // The token endpoint refusing our client is a configuration problem of this service, not the caller's.
+        throw translated.kind === 'UNAUTHORIZED' ||
+          translated.kind === 'INSUFFICIENT_SCOPE' ||
+          translated.kind === 'BAD_REQUEST'
+          ? new JanssenApiError('ERROR', 'token', 'token: the auth server refused the client credentials', {
+              ...(translated.status === undefined ? {} : { status: translated.status }),
+              cause: error,
+            })
+          : translated.kind === 'ERROR'
+            ? new JanssenApiError('UNAVAILABLE', 'token', translated.message, { cause: error })
+            : translated;
+      }
+    }
+  }
+}
+
+function waitTimeout(): JanssenApiError {
+  return new JanssenApiError('TIMEOUT', 'token', 'token: no token within the time budget');
 }

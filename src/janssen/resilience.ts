@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** `closed`: calls flow; `open`: calls fail at once; `half-open`: the next call is a probe. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failed calls that open the circuit. */
+  failureThreshold: number;
+  /** How long the circuit stays open before one probe call is let through. */
+  openMs: number;
+  now?: () => number;
+  onStateChange?: (state: CircuitState) => void;
+}
+
+/** One call the breaker let through; report its outcome exactly once. */
+export interface CircuitPermit {
+  /** The upstream answered (any status that does not mean "down"). */
+  success(): void;
+  /** The upstream is down: timeout, refused or reset connection, 502/503/504. */
+  failure(): void;
+  /** The outcome says nothing about the upstream's health (e.g. a 500 for one request, or the call never left). */
+  release(): void;
+}
+
+/**
+ * Fails fast while the upstream is down: after `failureThreshold` consecutive failed calls the circuit opens and
+ * refuses calls for `openMs`; then one probe call goes through (half-open), and its outcome closes or re-opens it.
+ * It counts calls, not attempts: a call's retries are inside one permit, so a flaky upstream that retries heal
+ * does not open it.
+ */
+export class CircuitBreaker {
+  private readonly now: () => number;
+  private failures = 0;
+  private openedAt: number | undefined;
+  private probing = false;
+
+  constructor(private readonly options: CircuitBreakerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  state(): CircuitState {
+    if (this.openedAt === undefined) {
+      return 'closed';
+    }
+    return this.probing || this.now() - this.openedAt >= this.options.openMs ? 'half-open' : 'open';
+  }
+
+  /** A permit for one call, or undefined when the call must fail at once. */
+  enter(): CircuitPermit | undefined {
+    const state = this.state();
+    if (state === 'open' || (state === 'half-open' && this.probing)) {
+      return undefined;
+    }
+    const probe = state === 'half-open';
+    if (probe) {
+      this.probing = true;
+    }
+    let settled = false;
+    const settle = (outcome: 'success' | 'failure' | 'release') => {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      if (probe) {
+        this.probing = false;
+      }
+      if (outcome === 'success') {
+        this.failures = 0;
+        this.transition(undefined);
+      } else if (outcome === 'failure') {
+        this.failures += 1;
+        if (probe || (this.openedAt === undefined && this.failures >= this.options.failureThreshold)) {
+          this.transition(this.now());
+        }
+      }
+    };
+    return {
+      success: () => settle('success'),
+      failure: () => settle('failure'),
+      release: () => settle('release'),
+    };
+  }
+
+  private transition(openedAt: number | undefined): void {
+    const before = this.openedAt === undefined ? 'closed' : 'open';
+    this.openedAt = openedAt;
+    const after = openedAt === undefined ? 'closed' : 'open';
+    if (before !== after || after === 'open') {
+      this.options.onStateChange?.(after);
+    }
+  }
+}
+
+/** Thrown by {@link ConcurrencyLimit.acquire} when the caller's signal aborts while it waits. */
+export class QueueTimeoutError extends Error {
+  override readonly name = 'QueueTimeoutError';
+}
+
+interface Waiter {
+  grant: (release: () => void) => void;
+}
+
+/**
+ * At most `max` upstream requests at once; the rest wait in arrival order, each only as long as its own signal
+ * allows, so a burst of traffic neither opens unbounded sockets nor waits past its time budget.
+ */
+export class ConcurrencyLimit {
+  private running = 0;
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(readonly max: number) {}
+
+  get active(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiters.size;
+  }
+
+  /** Resolves with a release function once a slot is free; rejects with `QueueTimeoutError` if `signal` aborts first. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) {
+      return Promise.reject(new QueueTimeoutError('aborted before a slot was free'));
+    }
+    if (this.running < this.max) {
+      this.running += 1;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        reject(new QueueTimeoutError('aborted while waiting for a slot'));
+      };
+      const waiter: Waiter = {
+        grant: (release) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(release);
+        },
+      };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) {
+        return;
+      }
+      released = true;
+      const next = this.waiters.values().next();
+      if (next.done) {
+        this.running -= 1;
+      } else {
+        this.waiters.delete(next.value);
+        next.value.grant(this.releaser());
+      }
+    };
+  }
+}
+
+/** A time budget shared by every step of one upstream call: an abort signal plus the time left. */
+export class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly endsAt: number;
+
+  constructor(readonly budgetMs: number) {
+    this.endsAt = performance.now() + budgetMs;
+    // got turns an abort whose reason is named TimeoutError into its own TimeoutError.
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException('upstream time budget exhausted', 'TimeoutError')),
+      budgetMs,
+    );
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  remaining(): number {
+    return Math.max(0, this.endsAt - performance.now());
+  }
+
+  /** Waits `ms`, or less if the budget ends first (then rejects with the abort reason). */
+  async sleep(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.signal });
+  }
+
+  /** Stops the timer; call when the call is over. */
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** Backoff before retry number `retry` (0-based): 25 ms doubling, capped at 1 s, times a jitter in [0.5, 1.5). */
+export function backoffMs(retry: number, random: () => number = Math.random): number {
+  return Math.round(Math.min(1000, 25 * 2 ** retry) * (0.5 + random()));
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+
+import { SessionDocument, SessionsDocument } from '../generated/graphql.js';
+import { startStack } from '../helpers/stack.js';
+
+import { codeOf } from './helpers.js';
+
+/** The provider refreshes a token 10% of its lifetime early: every 1.8 s for a 2 s token. */
+const REFRESH_EVERY_MS = 1800;
+
+describe('token lifecycle with 2-second tokens', () => {
+  it('50 concurrent queries across several expiries all succeed, with one token request per expiry', async () => {
+    const stack = await startStack({
+      emulator: { sessionCount: 60, tokenTtlSeconds: 2 },
+      env: { JANS_TIMEOUT_MS: '2000' },
+    });
+    try {
+      const { emulator } = stack;
+      // Slow reads keep queries in flight across each refresh; some reach Janssen after their token expired.
+      emulator.setFault('get', { latencyMs: 250 });
+      const sids = emulator.store.all().map((s) => s.sid);
+      const started = performance.now();
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * 80));
+          return stack.gql(SessionDocument, { sid: sids[i]! });
+        }),
+      );
+      const elapsed = performance.now() - started;
+      expect(responses.map(codeOf)).toEqual(responses.map(() => 'OK'));
+      responses.forEach((r, i) => expect(r.body.data?.session?.sid).toBe(sids[i]));
+      expect(elapsed).toBeGreaterThan(2 * REFRESH_EVERY_MS);
+      const tokenRequests = emulator.count('token');
+      expect(tokenRequests).toBeGreaterThanOrEqual(3);
+      expect(tokenRequests).toBeLessThanOrEqual(Math.floor(elapsed / REFRESH_EVERY_MS) + 1);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a token Janssen stops accepting is renewed once and the call retried once', async () => {
+    let skewMs = 0;
+    const stack = await startStack({
+      emulator: { sessionCount: 10, now: () => new Date(Date.now() + skewMs) },
+    });
+    try {
+      const { emulator } = stack;
+      const sid = emulator.store.all()[0]!.sid;
+      expect(codeOf(await stack.gql(SessionDocument, { sid }))).toBe('OK');
+      expect(emulator.count('token')).toBe(1);
+      emulator.resetCounts();
+      // Janssen's clock jumps past the cached token's expiry: it answers 401 to a token we still think valid.
+      skewMs = 2 * 3600 * 1000;
+      const response = await stack.gql(SessionDocument, { sid });
+      expect(response.body.data?.session?.sid).toBe(sid);
+      expect(emulator.count('token')).toBe(1);
+      expect(emulator.requests.filter((r) => r.route === 'get').map((r) => r.status)).toEqual([401, 200]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a token that keeps being refused is renewed only once per call: UNAUTHENTICATED, no loop', async () => {
+    let ticks = 0;
+    const stack = await startStack({
+      // Janssen's clock runs 3 s ahead on every look, so each 2 s token is dead by the time it is checked.
+      emulator: { sessionCount: 5, tokenTtlSeconds: 2, now: () => new Date(Date.now() + 3000 * ticks++) },
+    });
+    try {
+      const response = await stack.gql(SessionsDocument, {});
+      expect(codeOf(response)).toBe('UNAUTHENTICATED');
+      expect(stack.emulator.count('search')).toBe(2);
+      expect(stack.emulator.count('token')).toBe(2);
+    } finally {
+      await stack.close();
+    }
+  });
+});
