@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, formatEnvironmentHelp, loadConfig } from './config.js';
 import { startDemoUpstream } from './demo.js';
 import { createLogger } from './logger.js';
 import { createServer, type ServerConfig } from './server.js';
@@ -9,11 +9,13 @@ const HELP = `jans-sessions-graphql: a GraphQL API over the Janssen config API's
 
 Usage: npm start            (configuration from the environment; see README.md and .env.example)
 
-With JANS_CONFIG_API_URL unset, an embedded Janssen emulator with demo data starts on loopback.`;
+With JANS_CONFIG_API_URL unset, an embedded Janssen emulator with demo data starts on loopback.
+
+Environment:`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log(HELP);
+    console.log(`${HELP}\n${formatEnvironmentHelp()}`);
     return;
   }
   const config = loadConfig();

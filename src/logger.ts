@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 import { type DestinationStream, pino, type Logger } from 'pino';
 
 /** Paths redacted from every log line: credentials of callers, of the service and of Janssen. */
@@ -13,18 +15,32 @@ const REDACT = [
   '*.options.headers.authorization',
 ];
 
+/**
+ * Resolves `pino-pretty`, a dev dependency: absent from a production install (`npm ci --omit=dev`), where a TTY
+ * then gets JSON lines instead of a start-up crash.
+ */
+function resolvePrettyTransport(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON lines on stdout (or `destination`); pretty-printed on a terminal outside production when possible. */
 export function createLogger(
   options: { level: string; production: boolean; pretty?: boolean },
   destination?: DestinationStream,
 ): Logger {
   const pretty = !destination && (options.pretty ?? (!options.production && process.stdout.isTTY === true));
+  const prettyTarget = pretty ? resolvePrettyTransport() : undefined;
   return pino(
     {
       level: options.level,
       redact: { paths: REDACT, censor: '[redacted]' },
       base: { service: 'jans-sessions-graphql' },
-      ...(pretty
-        ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
+      ...(prettyTarget
+        ? { transport: { target: prettyTarget, options: { translateTime: 'SYS:HH:MM:ss.l' } } }
         : {}),
     },
     destination,

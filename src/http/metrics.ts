@@ -1,0 +1,145 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import type { UpstreamCallListener } from '../janssen/session-api.js';
+
+/** `jans_upstream_circuit_state` values. */
+const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export interface MetricsOptions {
+  /** The upstream circuit breaker's state, read at each scrape. Default: always closed. */
+  circuitState?: () => keyof typeof CIRCUIT_STATE_VALUES;
+}
+
+/** Prometheus metrics of one server, in a registry of its own so several servers can share a process. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts GraphQL operations by name and outcome, times them, and counts error codes. */
+  readonly plugin: ApolloServerPlugin;
+  /** `ContextDeps.onUpstreamCall`: counts and times every upstream call. */
+  readonly onUpstreamCall: UpstreamCallListener;
+  /** `createSessionLoader`'s batch callback: the number of keys of each DataLoader batch. */
+  readonly onBatch: (size: number) => void;
+  /** The exposition text, and its content type, for `GET /metrics`. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Operation names come from clients, so each would otherwise be a new time series: past this many distinct
+ * names, further ones are counted as `other`.
+ */
+const MAX_OPERATION_NAMES = 100;
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+
+/** A fresh registry with Node's default metrics and the service's own; the server wires in the three hooks. */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const operations = new Counter({
+    name: 'jans_graphql_operations_total',
+    help: 'GraphQL operations by operation name and outcome (ok or error)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const operationSeconds = new Histogram({
+    name: 'jans_graphql_operation_duration_seconds',
+    help: 'Time from receiving a GraphQL operation to sending its response',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'jans_graphql_errors_total',
+    help: 'Errors in GraphQL responses by extensions.code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const upstreamRequests = new Counter({
+    name: 'jans_upstream_requests_total',
+    help: 'Calls to Janssen (retries included in their call) by operation, HTTP status (none: no answer) and outcome',
+    labelNames: ['operation', 'status', 'outcome'] as const,
+    registers: [registry],
+  });
+  const upstreamRetries = new Counter({
+    name: 'jans_upstream_retries_total',
+    help: 'Requests to Janssen resent after a failed attempt, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  const upstreamSeconds = new Histogram({
+    name: 'jans_upstream_request_duration_seconds',
+    help: 'Duration of calls to Janssen by operation and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'jans_dataloader_batch_size',
+    help: 'Keys per DataLoader batch (session by sid)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [registry],
+  });
+  const circuitState = options.circuitState ?? (() => 'closed');
+  new Gauge({
+    name: 'jans_upstream_circuit_state',
+    help: 'Circuit breaker in front of Janssen: 0 closed, 1 half-open, 2 open',
+    registers: [registry],
+    collect() {
+      this.set(CIRCUIT_STATE_VALUES[circuitState()]);
+    },
+  });
+
+  const seenNames = new Set<string>();
+  const operationLabel = (name: string | null | undefined): string => {
+    if (!name) {
+      return 'anonymous';
+    }
+    if (!OPERATION_NAME.test(name)) {
+      return 'other';
+    }
+    if (!seenNames.has(name) && seenNames.size >= MAX_OPERATION_NAMES) {
+      return 'other';
+    }
+    seenNames.add(name);
+    return name;
+  };
+
+  return {
+    registry,
+    plugin: {
+      async requestDidStart() {
+        const started = performance.now();
+        return {
+          async willSendResponse({ operationName, response }) {
+            const formatted = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+            const outcome = formatted?.length ? 'error' : 'ok';
+            const labels = { operation: operationLabel(operationName), outcome };
+            operations.inc(labels);
+            operationSeconds.observe(labels, (performance.now() - started) / 1000);
+            for (const error of formatted ?? []) {
+              const code = error.extensions?.code;
+              errors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+            }
+          },
+        };
+      },
+    },
+    onUpstreamCall(call) {
+      const outcome = call.error ? call.error.kind.toLowerCase() : 'ok';
+      upstreamRequests.inc({
+        operation: call.operation,
+        status: call.status === undefined ? 'none' : String(call.status),
+        outcome,
+      });
+      upstreamSeconds.observe({ operation: call.operation, outcome }, call.durationMs / 1000);
+      if (call.attempts !== undefined && call.attempts > 1) {
+        upstreamRetries.inc({ operation: call.operation }, call.attempts - 1);
+      }
+    },
+    onBatch(size) {
+      batchSize.observe(size);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const ACTIVE = /* GraphQL */ `
+  query Active {
+    sessions(filter: { state: AUTHENTICATED }, page: { limit: 2 }) {
+      totalCount
+    }
+  }
+`;
+
+describe('request logs (client-credentials demo wiring, API key required)', () => {
+  const API_KEY = 'caller-key-do-not-log';
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { JANS_API_KEYS: API_KEY } });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('writes one JSON line per operation carrying the request id it echoes', async () => {
+    const from = stack.logs.length;
+    const response = await stack.gql(ACTIVE, undefined, {
+      'x-api-key': API_KEY,
+      'x-request-id': 'req-42.a:b',
+    });
+    expect(response.body.errors).toBeUndefined();
+    expect(response.headers.get('x-request-id')).toBe('req-42.a:b');
+
+    const lines = stack.logs.slice(from).filter((line) => line.requestId === 'req-42.a:b');
+    const operations = lines.filter((line) => line.msg === 'graphql operation');
+    expect(operations).toHaveLength(1);
+    expect(operations[0]).toMatchObject({
+      level: 30,
+      service: 'jans-sessions-graphql',
+      operationName: 'Active',
+      outcome: 'ok',
+      method: 'POST',
+      httpStatus: 200,
+      upstreamCalls: 1,
+    });
+    expect(operations[0]!.durationMs).toEqual(expect.any(Number));
+    expect(operations[0]!.time).toEqual(expect.any(Number));
+  });
+
+  it('generates a request id when none (or a malformed one) is sent, and logs with it', async () => {
+    for (const sent of [undefined, 'has spaces and <html>']) {
+      const from = stack.logs.length;
+      const response = await stack.gql(ACTIVE, undefined, {
+        'x-api-key': API_KEY,
+        ...(sent ? { 'x-request-id': sent } : {}),
+      });
+      const id = response.headers.get('x-request-id')!;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(stack.logs.slice(from).find((line) => line.msg === 'graphql operation')?.requestId).toBe(id);
+    }
+  });
+
+  it('tags every line of a failing request with its id, upstream failures included', async () => {
+    stack.emulator.setFault('search', { status: 500 });
+    const from = stack.logs.length;
+    const response = await stack.gql(ACTIVE, undefined, {
+      'x-api-key': API_KEY,
+      'x-request-id': 'failing-1',
+    });
+    stack.emulator.setFault('search', null);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_ERROR');
+
+    const lines = stack.logs.slice(from);
+    expect(lines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['upstream call failed', 'graphql operation']),
+    );
+    expect(lines.every((line) => line.requestId === 'failing-1')).toBe(true);
+    expect(lines.find((line) => line.msg === 'graphql operation')).toMatchObject({ outcome: 'error' });
+  });
+
+  it('logs requests Apollo refuses before any operation starts', async () => {
+    const from = stack.logs.length;
+    // A GET without a preflight-forcing header is what CSRF prevention refuses.
+    const response = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'x-request-id': 'refused-1' },
+    });
+    expect(response.status).toBe(400);
+    const lines = stack.logs.slice(from);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        requestId: 'refused-1',
+        msg: 'graphql request refused',
+        method: 'GET',
+        httpStatus: 400,
+        outcome: 'refused',
+      }),
+    ]);
+  });
+
+  it('never writes credentials: API keys, the client secret, tokens', async () => {
+    stack.emulator.setFault('search', { status: 503, times: 1 });
+    await stack.gql(ACTIVE, undefined, { 'x-api-key': API_KEY });
+    await stack.gql(ACTIVE, undefined, { 'x-api-key': 'wrong-key-do-not-log' });
+    const text = stack.logs.map((line) => JSON.stringify(line)).join('\n');
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain('wrong-key-do-not-log');
+    expect(text).not.toContain(stack.emulator.clientSecret);
+    expect(text).not.toMatch(/Bearer \S{8,}/);
+  });
+});
+
+describe('request logs in pass-through mode', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ mode: 'pass-through' });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it("never writes the caller's bearer token, even when Janssen refuses it", async () => {
+    const token = stack.emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly']);
+    const refused = 'not-a-valid-token-do-not-log';
+    stack.emulator.setFault('search', { status: 503, times: 1 });
+    await stack.gql(ACTIVE, undefined, { authorization: `Bearer ${token}` });
+    const denied = await stack.gql(ACTIVE, undefined, { authorization: `Bearer ${refused}` });
+    expect(denied.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const text = stack.logs.map((line) => JSON.stringify(line)).join('\n');
+    expect(stack.logs.some((line) => line.msg === 'upstream call failed')).toBe(true);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(refused);
+  });
+});
