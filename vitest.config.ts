@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (`main`) and ESM (`module`) builds. Node loads the CJS one for type-graphql and Apollo;
     // Vite would pick the ESM one for our sources, and two graphql instances break `instanceof` checks.
-    alias: { graphql: require.resolve('graphql') },
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -6,7 +6,10 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 import type { SessionPagedResult, TokenResponse } from '../janssen/session.dto.js';
 
@@ -35,6 +38,8 @@ export interface EmulatorOptions {
   tokenTtlSeconds?: number;
   /** Clock for demo data and token expiry; default `() => new Date()`. */
   now?: () => Date;
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 /** The operations the emulator serves. */
@@ -77,6 +82,13 @@ export interface Emulator {
   resetCounts(): void;
   /** Mints an access token directly; `ttlSeconds` defaults to the configured token TTL. */
   issueToken(scopes: string[], ttlSeconds?: number): string;
+  /** `origin + '/jans-auth/restv1/jwks'`: the public key of `issueJwt`. */
+  readonly jwksUrl: string;
+  /**
+   * Signs a JWT access token as the auth server would (RS256, `iss` = origin, `iat`, `exp`), with `claims` on top
+   * (e.g. `sub`, `aud`, `scope`, or an overriding `iss`); `expiresInSeconds` may be negative for an expired token.
+   */
+  issueJwt(claims: Record<string, unknown>, options?: { expiresInSeconds?: number }): Promise<string>;
   /** Registers (or replaces) a `client_credentials` client. */
   addClient(id: string, secret: string, scopes: string[]): void;
   /**
@@ -98,6 +110,9 @@ export const SESSION_PATH = '/jans-config-api/api/v1/jans-auth-server/session';
 /** Auth server token endpoint path (§6). */
 export const TOKEN_PATH = '/jans-auth/restv1/token';
 
+/** Auth server JWKS path. */
+export const JWKS_PATH = '/jans-auth/restv1/jwks';
+
 const DISCOVERY_PATHS = new Set([
   '/jans-auth/.well-known/openid-configuration',
   '/.well-known/openid-configuration',
@@ -105,7 +120,7 @@ const DISCOVERY_PATHS = new Set([
 const DEFAULT_MAX_COUNT = 200;
 const MAX_BODY_BYTES = 64 * 1024;
 
-type Operation = RouteName | 'discovery';
+type Operation = RouteName | 'discovery' | 'jwks';
 
 interface PathMatch {
   operations: Partial<Record<string, Operation>>;
@@ -136,6 +151,9 @@ function matchPath(rawPath: string): PathMatch | null {
   }
   if (DISCOVERY_PATHS.has(path)) {
     return { operations: { GET: 'discovery' } };
+  }
+  if (path === JWKS_PATH) {
+    return { operations: { GET: 'jwks' } };
   }
   return null;
 }
@@ -269,6 +287,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   demo.tokens.forEach((token) => store.addToken(token));
 
   const tokens = new TokenRegistry(now);
+  const signing = await createSigningKey();
   const clients = new ClientRegistry();
   clients.add(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, [
     SCOPES.sessionReadonly,
@@ -320,7 +339,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const method = (req.method ?? 'GET').toUpperCase();
     const match = matchPath(rawPath);
     const operation = match?.operations[method === 'HEAD' ? 'GET' : method];
-    const route: RouteName | null = operation && operation !== 'discovery' ? operation : null;
+    const route: RouteName | null =
+      operation && operation !== 'discovery' && operation !== 'jwks' ? operation : null;
     const record: RecordedRequest = {
       method,
       route,
@@ -332,8 +352,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     requests.push(record);
 
+    // A fault with `afterHandling` replaces the answer once the operation has run.
+    let late: Fault | undefined;
     const send = (status: number, body?: string, headers: Record<string, string> = {}): void => {
       if (res.destroyed || res.headersSent) {
+        return;
+      }
+      if (late) {
+        const fault = late;
+        late = undefined;
+        if (fault.reset) {
+          req.socket.resetAndDestroy();
+        } else if (fault.status !== undefined || fault.html) {
+          const lateStatus = fault.status ?? 500;
+          send(lateStatus, jettyJsonErrorBody(lateStatus, rawPath, 'Injected fault'), {
+            'Content-Type': 'application/json',
+          });
+        } else if (fault.truncatedJson) {
+          send(status, (body ?? '').slice(0, Math.floor((body ?? '').length / 2)), headers);
+        }
+        // `hang`: nothing is sent.
         return;
       }
       record.status = status;
@@ -363,14 +401,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       sendJson(200, {
         issuer: origin,
         token_endpoint: `${origin}${TOKEN_PATH}`,
+        jwks_uri: `${origin}${JWKS_PATH}`,
         grant_types_supported: ['client_credentials'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       });
       return;
     }
+    if (operation === 'jwks') {
+      sendJson(200, { keys: [signing.publicJwk] });
+      return;
+    }
 
     const fault = faults.take(operation);
-    if (fault) {
+    if (fault?.afterHandling) {
+      late = fault;
+    } else if (fault) {
       if (fault.latencyMs !== undefined && fault.latencyMs > 0) {
         await sleep(fault.latencyMs);
         if (closed) {
@@ -611,14 +656,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     sendJson(200, response, noStore);
   }
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { 'Content-Type': 'text/plain' });
         res.end(error instanceof Error ? error.message : String(error));
       }
     });
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener)
+    : createServer(listener);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -633,7 +681,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
   });
   const address = server.address() as AddressInfo;
-  origin = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  origin = `${options.tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   let closing: Promise<void> | undefined;
 
@@ -649,6 +697,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       route === undefined ? requests.length : requests.filter((r) => r.route === route).length,
     resetCounts: () => {
       requests.length = 0;
+    },
+    jwksUrl: `${origin}${JWKS_PATH}`,
+    issueJwt: (claims: Record<string, unknown>, jwtOptions: { expiresInSeconds?: number } = {}) => {
+      const issuedAt = Math.floor(now().getTime() / 1000);
+      const expiresAt = issuedAt + (jwtOptions.expiresInSeconds ?? tokenTtlSeconds);
+      // Standard claims first, so a test can override any of them (a wrong `iss`, a past `exp`...).
+      return new SignJWT({ iss: origin, iat: issuedAt, exp: expiresAt, ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: signing.publicJwk.kid, typ: 'JWT' })
+        .sign(signing.privateKey);
     },
     issueToken: (scopes: string[], ttlSeconds?: number) =>
       tokens.issue(scopes, ttlSeconds ?? tokenTtlSeconds).token,
@@ -671,4 +728,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return closing;
     },
   };
+}
+
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+/** The auth server's JWT signing key: RS256, as Janssen's default. */
+async function createSigningKey(): Promise<{ privateKey: SigningKey; publicJwk: JWK & { kid: string } }> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const publicJwk = {
+    ...(await exportJWK(publicKey)),
+    kid: `emulator-${randomUUID()}`,
+    alg: 'RS256',
+    use: 'sig',
+  };
+  return { privateKey, publicJwk };
 }

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-import { InvalidInputError, JanssenApiError } from '../janssen/errors.js';
+import { type ChangeOutcome, InvalidInputError, JanssenApiError } from '../janssen/errors.js';
 
 /** The stable `extensions.code` values of this service (CONTRACT.md). */
 export const ErrorCode = {
@@ -64,6 +64,12 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
   }
 }
 
+/** What a failed mutation's client learns of whether its change happened (`extensions.outcome`). */
+const OUTCOME_NOTES: Record<ChangeOutcome, string> = {
+  NOT_APPLIED: 'Nothing was changed',
+  UNKNOWN: 'Janssen may or may not have made the change: check before retrying',
+};
+
 /**
  * Codes whose messages are safe to show: ours, plus Apollo's automatic-persisted-query codes that clients act on.
  */
@@ -99,7 +105,14 @@ export function createFormatError(options: FormatErrorOptions) {
     };
     if (original instanceof JanssenApiError) {
       const { code, message, extra } = describeJanssenError(original);
-      return { ...base, message, extensions: { code, ...extra } };
+      const { outcome } = original.details;
+      return outcome
+        ? {
+            ...base,
+            message: `${message}. ${OUTCOME_NOTES[outcome]}`,
+            extensions: { code, ...extra, outcome },
+          }
+        : { ...base, message, extensions: { code, ...extra } };
     }
     if (original instanceof InvalidInputError) {
       return {
@@ -107,6 +120,17 @@ export function createFormatError(options: FormatErrorOptions) {
         message: original.message,
         extensions: { code: ErrorCode.BAD_USER_INPUT, field: original.field },
       };
+    }
+    // graphql-js reports its token limit (MAX_TOKENS) as a syntax error; it is a size limit like the others.
+    if (
+      formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' &&
+      /contains more th(?:an|at) \d+ tokens/.test(formatted.message)
+    ) {
+      return { ...base, message: formatted.message, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+    }
+    // Apollo gives a persisted query whose hash does not match its text no code at all.
+    if (formatted.message === 'provided sha does not match query') {
+      return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a rule's or scalar's own code is more precise.
     const inner = original instanceof GraphQLError ? (original.originalError ?? original) : undefined;

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+
+import { generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { DeleteSessionDocument, SessionsDocument } from '../generated/graphql.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const DELETE_SCOPE = 'https://jans.io/oauth/jans-auth-server/session.delete';
+
+describe('caller JWTs checked against the JWKS (client-credentials mode)', () => {
+  let stack: Stack;
+  const audience = 'jans-sessions-graphql';
+
+  beforeAll(async () => {
+    stack = await startStack({
+      emulator: { sessionCount: 20 },
+      envFrom: (emulator) => ({
+        AUTH_JWKS_URL: emulator.jwksUrl,
+        AUTH_ISSUER: emulator.origin,
+        AUTH_AUDIENCE: audience,
+      }),
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    stack.emulator.resetCounts();
+  });
+
+  const jwt = (claims: Record<string, unknown> = {}, expiresInSeconds = 300) =>
+    stack.emulator.issueJwt(
+      { sub: 'alice', aud: audience, scope: 'openid', ...claims },
+      { expiresInSeconds },
+    );
+  const bearer = async (token: Promise<string> | string) => ({ authorization: `Bearer ${await token}` });
+
+  it('no credentials: 401 UNAUTHENTICATED, no upstream call', async () => {
+    const response = await stack.gql(SessionsDocument, {});
+    expect(response.status).toBe(401);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('a valid JWT reads', async () => {
+    const response = await stack.gql(SessionsDocument, { page: { limit: 2 } }, await bearer(jwt()));
+    expect(response.body.data?.sessions.totalCount).toBe(20);
+  });
+
+  it.each([
+    ['expired', () => jwt({}, -60)],
+    ['wrong audience', () => jwt({ aud: 'someone-else' })],
+    ['wrong issuer', () => jwt({ iss: 'https://evil.example' })],
+    [
+      'signed with another key',
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT({ sub: 'mallory', aud: audience, scope: DELETE_SCOPE })
+          .setProtectedHeader({ alg: 'RS256', kid: 'forged' })
+          .setIssuer(stack.emulator.origin)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      },
+    ],
+    [
+      'alg none',
+      async () => {
+        const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: 'mallory', aud: audience, iss: stack.emulator.origin, exp: 9_999_999_999 })}.`;
+      },
+    ],
+    ['garbage', async () => 'not.a.jwt'],
+  ])('%s: 401 UNAUTHENTICATED, no upstream call', async (_name, make) => {
+    const response = await stack.gql(SessionsDocument, {}, await bearer(make()));
+    expect(response.status).toBe(401);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('a JWT without the mutation scope cannot delete: FORBIDDEN, nothing sent upstream', async () => {
+    const sid = stack.emulator.store.all()[0]!.sid;
+    const response = await stack.gql(DeleteSessionDocument, { sid }, await bearer(jwt()));
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(stack.emulator.store.get(sid)).toBeDefined();
+    expect(stack.emulator.count('delete')).toBe(0);
+  });
+
+  it('a JWT with the mutation scope deletes', async () => {
+    const sid = stack.emulator.store.all()[1]!.sid;
+    const response = await stack.gql(
+      DeleteSessionDocument,
+      { sid },
+      await bearer(jwt({ scope: `openid ${DELETE_SCOPE}` })),
+    );
+    expect(response.body.data?.deleteSession).toEqual({ sid, deleted: true });
+    expect(stack.emulator.store.get(sid)).toBeUndefined();
+  });
+});
+
+describe('caller API keys (client-credentials mode)', () => {
+  let stack: Stack;
+  const plain = 'k-plain-7f3a9c';
+  const hashed = 'k-hashed-41bd20';
+
+  beforeAll(async () => {
+    stack = await startStack({
+      emulator: { sessionCount: 5 },
+      env: { JANS_API_KEYS: `${plain},sha256:${createHash('sha256').update(hashed).digest('hex')}` },
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    stack.emulator.resetCounts();
+  });
+
+  it.each([
+    ['a plaintext key', plain],
+    ['a key configured by its sha256', hashed],
+  ])('%s is accepted', async (_name, key) => {
+    const response = await stack.gql(SessionsDocument, {}, { 'x-api-key': key });
+    expect(response.body.data?.sessions.totalCount).toBe(5);
+  });
+
+  it.each([
+    ['a wrong key', { 'x-api-key': 'nope' }],
+    ['a key differing in case', { 'x-api-key': plain.toUpperCase() }],
+    ['the hash itself', { 'x-api-key': createHash('sha256').update(hashed).digest('hex') }],
+    ['no key', {}],
+    ['a bearer token instead', { authorization: 'Bearer k-plain-7f3a9c' }],
+  ])('%s: 401, no upstream call', async (_name, headers) => {
+    const response = await stack.gql(SessionsDocument, {}, headers);
+    expect(response.status).toBe(401);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(stack.emulator.count()).toBe(0);
+  });
+});
+
+describe('pass-through mode: the caller token is what Janssen sees', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ mode: 'pass-through', emulator: { sessionCount: 5 } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    stack.emulator.resetCounts();
+  });
+
+  it.each([
+    ['no Authorization header', {}],
+    ['a Basic header', { authorization: 'Basic dXNlcjpwYXNz' }],
+    ['an empty bearer', { authorization: 'Bearer ' }],
+  ])('%s: UNAUTHENTICATED without an upstream call', async (_name, headers) => {
+    const response = await stack.gql(SessionsDocument, {}, headers);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('nothing read with one caller’s token is served to the next caller', async () => {
+    const token = stack.emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly']);
+    const sid = stack.emulator.store.all()[0]!.sid;
+    const query = `{ session(sid: "${sid}") { sid } sessions { totalCount } }`;
+    const first = await stack.gql(query, undefined, { authorization: `Bearer ${token}` });
+    expect(first.body.data).toMatchObject({ session: { sid } });
+    const second = await stack.gql(query);
+    expect(second.body.data ?? null).toBeNull();
+    expect(second.body.errors?.every((e) => e.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
+    const third = await stack.gql(query, undefined, { authorization: 'Bearer someone-else' });
+    expect(third.body.errors?.every((e) => e.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
+  });
+});
