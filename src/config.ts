@@ -16,7 +16,13 @@ export interface Config {
     clientSecret: string | undefined;
     tokenUrl: string | undefined;
     ca: string | undefined;
+    /** Total budget of one upstream call, retries included. */
     timeoutMs: number;
+    connectTimeoutMs: number;
+    /** Retries of a failed GET. */
+    retries: number;
+    maxConcurrency: number;
+    circuit: { failureThreshold: number; openMs: number };
     maxPageSize: number;
     peopleBaseDn: string;
   };
@@ -30,6 +36,10 @@ export interface Config {
   };
   limits: {
     maxQueryDepth: number;
+    maxAliases: number;
+    maxRootFields: number;
+    maxCost: number;
+    maxTokens: number;
     maxBodyBytes: number;
   };
   redisUrl: string | undefined;
@@ -94,6 +104,11 @@ const envSchema = z
     JANS_TOKEN_URL: httpUrl,
     JANS_CA_FILE: optionalString,
     JANS_TIMEOUT_MS: integer(5000, 100, 120_000),
+    JANS_CONNECT_TIMEOUT_MS: integer(2000, 10, 120_000),
+    JANS_RETRIES: integer(4, 0, 10),
+    JANS_MAX_CONCURRENCY: integer(32, 1, 1024),
+    JANS_CIRCUIT_THRESHOLD: integer(5, 1, 1000),
+    JANS_CIRCUIT_OPEN_MS: integer(5000, 100, 600_000),
     JANS_MAX_PAGE_SIZE: integer(200, 1, 10_000),
     JANS_PEOPLE_BASE_DN: optionalString,
     JANS_API_KEYS: optionalString,
@@ -102,6 +117,10 @@ const envSchema = z
     AUTH_AUDIENCE: optionalString,
     AUTH_MUTATION_SCOPE: optionalString,
     MAX_QUERY_DEPTH: integer(10, 1, 100),
+    MAX_ALIASES: integer(30, 0, 10_000),
+    MAX_ROOT_FIELDS: integer(10, 1, 1000),
+    MAX_COST: integer(20_000, 1, 100_000_000),
+    MAX_TOKENS: integer(5000, 100, 1_000_000),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 104_857_600),
     REDIS_URL: optionalString,
   })
@@ -137,6 +156,90 @@ const envSchema = z
       });
     }
   });
+
+/** Name of an environment variable the service reads. */
+export type EnvName = keyof z.input<typeof envSchema>;
+
+/**
+ * What each variable means and its default: the one list `--help` prints and a test holds README.md and
+ * `.env.example` to. Typed against the schema above, so a variable cannot be added there and forgotten here.
+ */
+export const ENVIRONMENT = {
+  PORT: { meaning: 'HTTP port', default: '4000' },
+  HOST: { meaning: 'bind address', default: '0.0.0.0 (demo: 127.0.0.1)' },
+  NODE_ENV: {
+    meaning: 'production: introspection and field suggestions off, unexpected errors masked',
+    default: '',
+  },
+  LOG_LEVEL: { meaning: 'pino level (fatal, error, warn, info, debug, trace, silent)', default: 'info' },
+  JANS_CONFIG_API_URL: {
+    meaning: 'upstream base, ending in /jans-config-api',
+    default: 'unset = embedded demo',
+  },
+  JANS_CLIENT_ID: {
+    meaning: "client-credentials mode: the service's own Janssen client",
+    default: 'unset = pass-through',
+  },
+  JANS_CLIENT_SECRET: { meaning: 'secret of JANS_CLIENT_ID (the two go together)', default: '' },
+  JANS_TOKEN_URL: { meaning: 'token endpoint', default: '<origin>/jans-auth/restv1/token' },
+  JANS_CA_FILE: { meaning: "extra CA bundle (PEM) for the upstream's TLS", default: '' },
+  JANS_TIMEOUT_MS: {
+    meaning: 'total time budget of one upstream call (queueing, retries, token included)',
+    default: '5000',
+  },
+  JANS_CONNECT_TIMEOUT_MS: {
+    meaning: 'time to open a connection to the upstream (capped by JANS_TIMEOUT_MS)',
+    default: '2000',
+  },
+  JANS_RETRIES: { meaning: 'retries of a failed upstream read (reset, refused, 502/503/504)', default: '4' },
+  JANS_MAX_CONCURRENCY: { meaning: 'upstream requests in flight at most; more wait', default: '32' },
+  JANS_CIRCUIT_THRESHOLD: {
+    meaning: 'consecutive failed upstream calls that open the circuit',
+    default: '5',
+  },
+  JANS_CIRCUIT_OPEN_MS: { meaning: 'how long the open circuit fails fast before a probe', default: '5000' },
+  JANS_MAX_PAGE_SIZE: { meaning: "upstream maximum limit (Janssen's maxCount)", default: '200' },
+  JANS_PEOPLE_BASE_DN: {
+    meaning: 'base DN a bare inum is placed under for revokeUserSessions',
+    default: 'ou=people,o=jans',
+  },
+  JANS_API_KEYS: {
+    meaning: 'caller API keys (x-api-key), comma-separated, plaintext or sha256:<hex>',
+    default: '',
+  },
+  AUTH_JWKS_URL: { meaning: 'JWKS that caller bearer JWTs are checked against', default: '' },
+  AUTH_ISSUER: { meaning: 'required issuer of caller JWTs (with AUTH_JWKS_URL)', default: '' },
+  AUTH_AUDIENCE: { meaning: 'required audience of caller JWTs', default: '' },
+  AUTH_MUTATION_SCOPE: {
+    meaning: 'scope a caller JWT needs for mutations',
+    default: 'https://jans.io/oauth/jans-auth-server/session.delete',
+  },
+  MAX_QUERY_DEPTH: { meaning: 'GraphQL depth limit (introspection not counted)', default: '10' },
+  MAX_ALIASES: { meaning: 'aliased fields per operation', default: '30' },
+  MAX_ROOT_FIELDS: { meaning: 'root fields per operation', default: '10' },
+  MAX_COST: {
+    meaning: 'operation cost limit: 1 per field, lists counted once per item their page size allows',
+    default: '20000',
+  },
+  MAX_TOKENS: { meaning: 'lexical tokens per GraphQL document', default: '5000' },
+  MAX_BODY_BYTES: { meaning: 'request body limit (over it: HTTP 413)', default: '1048576' },
+  REDIS_URL: {
+    meaning: 'Redis shared by replicas for automatic persisted queries',
+    default: 'unset = in-memory',
+  },
+} satisfies Record<EnvName, { meaning: string; default: string }>;
+
+/** `--help`'s table of every variable, its meaning and its default. */
+export function formatEnvironmentHelp(): string {
+  const rows = Object.entries(ENVIRONMENT).map(([name, doc]) => [name, doc.meaning, doc.default || '-']);
+  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell))
+      .join('  ')
+      .trimEnd();
+  return [line(['VARIABLE', 'MEANING', 'DEFAULT']), ...rows.map(line)].join('\n');
+}
 
 /** Thrown for a bad environment; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -206,6 +309,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : undefined),
       ca,
       timeoutMs: e.JANS_TIMEOUT_MS,
+      connectTimeoutMs: Math.min(e.JANS_CONNECT_TIMEOUT_MS, e.JANS_TIMEOUT_MS),
+      retries: e.JANS_RETRIES,
+      maxConcurrency: e.JANS_MAX_CONCURRENCY,
+      circuit: { failureThreshold: e.JANS_CIRCUIT_THRESHOLD, openMs: e.JANS_CIRCUIT_OPEN_MS },
       maxPageSize: e.JANS_MAX_PAGE_SIZE,
       peopleBaseDn: e.JANS_PEOPLE_BASE_DN ?? 'ou=people,o=jans',
     },
@@ -216,7 +323,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
       mutationScope: e.AUTH_MUTATION_SCOPE ?? 'https://jans.io/oauth/jans-auth-server/session.delete',
     },
-    limits: { maxQueryDepth: e.MAX_QUERY_DEPTH, maxBodyBytes: e.MAX_BODY_BYTES },
+    limits: {
+      maxQueryDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxRootFields: e.MAX_ROOT_FIELDS,
+      maxCost: e.MAX_COST,
+      maxTokens: e.MAX_TOKENS,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+    },
     redisUrl: e.REDIS_URL,
   };
 }

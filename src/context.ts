@@ -1,9 +1,9 @@
 import type DataLoader from 'dataloader';
-import type { Got } from 'got';
 import type { Logger } from 'pino';
 
 import type { Caller } from './caller-auth.js';
 import { JanssenApiError } from './janssen/errors.js';
+import type { JanssenClient } from './janssen/http-client.js';
 import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from './janssen/session-api.js';
 import type { SessionId } from './janssen/session.dto.js';
 import type { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
@@ -39,13 +39,16 @@ export interface Context {
 
 /** Long-lived things a context is made from. */
 export interface ContextDeps {
-  http: Got;
+  /** The upstream client; `http.circuit.state()` is the breaker's state. */
+  http: JanssenClient;
   /** Set in client-credentials mode: the service's own Janssen token. Otherwise the caller's token is forwarded. */
   tokens: ClientCredentialsTokenProvider | undefined;
   settings: Settings;
   /** Whether batched reads may use upstream search; shared by all requests. */
   searchHealth: SearchHealth;
   onUpstreamCall?: UpstreamCallListener;
+  /** Told the size of every session-loader batch (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 export interface RequestInfo {
@@ -80,6 +83,7 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
       session: createSessionLoader(sessions, {
         maxPageSize: deps.settings.maxPageSize,
         searchHealth: deps.searchHealth,
+        onBatch: deps.onBatch,
       }),
       userSessions: createUserSessionsLoader(sessions, { maxPageSize: deps.settings.maxPageSize }),
     },
@@ -106,10 +110,10 @@ function passThroughAuth(authorization: string | undefined): UpstreamAuth {
 /** The service's own token; after a 401 it is dropped, and the call is retried once with a new one. */
 function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider): UpstreamAuth {
   return {
-    header: async () => `Bearer ${await tokens.getToken()}`,
-    renew: async (rejected) => {
+    header: async (signal) => `Bearer ${await tokens.getToken(signal)}`,
+    renew: async (rejected, signal) => {
       tokens.invalidate(rejected.replace(/^Bearer\s+/i, ''));
-      return `Bearer ${await tokens.getToken()}`;
+      return `Bearer ${await tokens.getToken(signal)}`;
     },
   };
 }

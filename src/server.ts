@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,17 +11,24 @@ import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps } from './context.js';
 import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
+import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
-import { createJanssenClient } from './janssen/http-client.js';
+import { createMetrics } from './http/metrics.js';
+import { createJanssenClient, type JanssenClient } from './janssen/http-client.js';
+import { CircuitBreaker } from './janssen/resilience.js';
 import { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
 import { SearchHealth } from './loaders/search-health.js';
+import { createPersistedQueries } from './persisted-queries.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
 import { createFormatError } from './schema/errors.js';
+import { aliasLimitRule, costLimitPlugin, rootFieldLimitRule } from './schema/limits.js';
 
 export interface AppServer {
   readonly httpServer: http.Server;
   readonly apollo: ApolloServer<Context>;
+  /** The upstream client: `upstream.circuit.state()`, `upstream.limit.active` / `.queued` for metrics. */
+  readonly upstream: JanssenClient;
   /** Starts listening; resolves with the base URL (e.g. `http://127.0.0.1:4000`). */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (bounded), and releases upstream sockets. */
@@ -32,12 +40,32 @@ export type ServerConfig = Config & { upstream: Config['upstream'] & { configApi
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** What code without the request's context at hand (Apollo's logger, `formatError`) needs to log for it. */
+interface RequestScope {
+  log: Logger;
+  method: string;
+  /** Set once the operation's log line is written; a request Apollo refused earlier gets one of its own. */
+  operationLogged: boolean;
+}
+
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
 export async function createServer(config: ServerConfig, logger: Logger): Promise<AppServer> {
   const { upstream } = config;
+  // One breaker for Janssen: the config API and its auth server go down together.
+  const circuit = new CircuitBreaker({
+    ...upstream.circuit,
+    onStateChange: (state) =>
+      state === 'open'
+        ? logger.warn({ openMs: upstream.circuit.openMs }, 'upstream circuit open: failing fast')
+        : logger.info('upstream circuit closed: upstream answers again'),
+  });
   const janssen = createJanssenClient({
     baseUrl: upstream.configApiUrl,
     timeoutMs: upstream.timeoutMs,
+    connectTimeoutMs: upstream.connectTimeoutMs,
+    retries: upstream.retries,
+    maxConcurrency: upstream.maxConcurrency,
+    circuit,
     ...(upstream.ca ? { ca: upstream.ca } : {}),
   });
   const tokens =
@@ -47,37 +75,68 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
           clientId: upstream.clientId,
           clientSecret: upstream.clientSecret,
           timeoutMs: upstream.timeoutMs,
+          connectTimeoutMs: upstream.connectTimeoutMs,
+          circuit,
           ...(upstream.ca ? { ca: upstream.ca } : {}),
         })
       : undefined;
+  const metrics = createMetrics({ circuitState: () => circuit.state() });
   const deps: ContextDeps = {
     http: janssen,
     tokens,
     settings: { maxPageSize: upstream.maxPageSize, peopleBaseDn: upstream.peopleBaseDn },
     searchHealth: new SearchHealth(),
+    onUpstreamCall: metrics.onUpstreamCall,
+    onBatch: metrics.onBatch,
   };
   const authenticate = createCallerAuthenticator(config.auth);
-  const readiness = createReadiness({ http: janssen, tokens });
+  const readiness = createReadiness({ http: janssen.got, tokens });
+  const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
+  const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
+  const requestScope = new AsyncLocalStorage<RequestScope>();
+  const currentLog = () => requestScope.getStore()?.log ?? logger;
 
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
-    logger,
+    // Apollo's own lines (e.g. a failed persisted-query write) then carry the request id too.
+    logger: {
+      debug: (message) => currentLog().debug(message),
+      info: (message) => currentLog().info(message),
+      warn: (message) => currentLog().warn(message),
+      error: (message) => currentLog().error(message),
+    },
+    persistedQueries: persistedQueries.options,
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    validationRules: [depthLimitRule(config.limits.maxQueryDepth)],
+    // index.ts owns SIGTERM/SIGINT: Apollo's own handlers would stop it first and leave `stop()` waiting forever.
+    stopOnTerminationSignals: false,
+    validationRules: [
+      depthLimitRule(config.limits.maxQueryDepth),
+      aliasLimitRule(config.limits.maxAliases),
+      rootFieldLimitRule(config.limits.maxRootFields),
+    ],
+    parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: createFormatError({
       maskUnexpected: config.production,
       onUnexpected: (error) => {
         const errorId = randomUUID();
-        logger.error({ errorId, err: error }, 'unexpected error');
+        currentLog().error({ errorId, err: error }, 'unexpected error');
         return errorId;
       },
     }),
     plugins: [
+      // GET /graphql from a browser gets our offline GraphiQL page instead (see `route`).
       ApolloServerPluginLandingPageDisabled(),
+      costLimitPlugin(config.limits.maxCost),
+      metrics.plugin,
+      {
+        async serverWillStart() {
+          return { serverWillStop: () => persistedQueries.close() };
+        },
+      },
       {
         async requestDidStart({ contextValue }) {
           const started = performance.now();
@@ -85,6 +144,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
             async willSendResponse({ operationName, errors, response }) {
               const ok =
                 !errors?.length && !(response.body.kind === 'single' && response.body.singleResult.errors);
+              const scope = requestScope.getStore();
               contextValue.log.info(
                 {
                   operationName: operationName ?? null,
@@ -92,9 +152,14 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
                   upstreamCalls: contextValue.upstream.calls,
                   outcome: ok ? 'ok' : 'error',
                   caller: contextValue.caller.id,
+                  method: scope?.method,
+                  httpStatus: response.http.status ?? 200,
                 },
                 'graphql operation',
               );
+              if (scope) {
+                scope.operationLogged = true;
+              }
             },
           };
         },
@@ -164,16 +229,66 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    if (stopping) {
+      res.setHeader('connection', 'close');
+    }
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     const log = logger.child({ requestId });
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const scope: RequestScope = { log, method: req.method ?? 'GET', operationLogged: false };
+    const started = performance.now();
+    await requestScope.run(scope, () => route(req, res, url, log, requestId));
+    // 4xx only: a 500 was logged with its error already.
+    if (
+      url.pathname === '/graphql' &&
+      !scope.operationLogged &&
+      res.statusCode >= 400 &&
+      res.statusCode < 500
+    ) {
+      log.info(
+        {
+          method: scope.method,
+          httpStatus: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          outcome: 'refused',
+        },
+        'graphql request refused',
+      );
+    }
+  }
+
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    log: Logger,
+    requestId: string,
+  ): Promise<void> {
     try {
+      if (url.pathname.startsWith(ASSET_PREFIX)) {
+        if (!(await graphiql.sendAsset(req, res, url.pathname.slice(ASSET_PREFIX.length)))) {
+          sendJson(res, 404, { error: 'Not found' });
+        }
+        return;
+      }
       switch (url.pathname) {
         case '/graphql':
+          if (graphiql.wantsPage(req, url)) {
+            graphiql.sendPage(res);
+            return;
+          }
           await handleGraphQL(req, res, url, log, requestId);
           return;
+        case '/metrics': {
+          const { contentType, body } = await metrics.render();
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+          res.end(body);
+          return;
+        }
         case '/healthz':
           sendJson(res, 200, { status: 'ok' });
           return;
@@ -209,6 +324,9 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     }
   }
 
+  /** Responses not yet finished, so a stop can tell their clients not to reuse the connection. */
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
   const httpServer = http.createServer((req, res) => {
     void handle(req, res);
   });
@@ -219,6 +337,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   return {
     httpServer,
     apollo,
+    upstream: janssen,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -231,26 +350,25 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       });
     },
     async stop() {
+      stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // A keep-alive connection would keep `close` waiting until it idles out: answers in flight say
+      // `Connection: close`, so each socket ends with its last response.
+      for (const res of inFlight) {
+        if (!res.headersSent) {
+          res.setHeader('connection', 'close');
+        }
+      }
       httpServer.closeIdleConnections();
       const timer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
       await closed;
       clearTimeout(timer);
       await apollo.stop();
-      destroyAgents(janssen);
+      janssen.close();
     },
   };
 }
 
 function graphqlError(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
-}
-
-function destroyAgents(client: ReturnType<typeof createJanssenClient>): void {
-  const { http: httpAgent, https: httpsAgent } = client.defaults.options.agent;
-  for (const agent of [httpAgent, httpsAgent]) {
-    if (agent) {
-      agent.destroy();
-    }
-  }
 }
