@@ -63,7 +63,7 @@ describe('each upstream fault on a read: the code, a bounded time, the service s
     // While the fault lasts the service keeps answering: health at once, other operations normally.
     const health = await timed(() => fetch(`${stack.url}/healthz`));
     expect(health.value.status).toBe(200);
-    expect(health.ms).toBeLessThan(200);
+    expect(health.ms).toBeLessThan(500);
     const other = await stack.gql(SessionsDocument, { page: { limit: 2 } });
     expect(other.body.data?.sessions.nodes).toHaveLength(2);
 
@@ -99,7 +99,7 @@ describe('each upstream fault on a read: the code, a bounded time, the service s
     stack.emulator.setFault('*', { hang: true });
     const { value: invalid, ms } = await timed(() => stack.gql('{ session(sid: "x") { nope } }'));
     expect(codeOf(invalid)).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(ms).toBeLessThan(200);
+    expect(ms).toBeLessThan(500);
     expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
   });
 });
