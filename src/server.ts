@@ -1,15 +1,17 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 
 import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
-import { type Context, createContext, type ContextDeps } from './context.js';
+import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
@@ -39,14 +41,6 @@ export interface AppServer {
 export type ServerConfig = Config & { upstream: Config['upstream'] & { configApiUrl: string } };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** What code without the request's context at hand (Apollo's logger, `formatError`) needs to log for it. */
-interface RequestScope {
-  log: Logger;
-  method: string;
-  /** Set once the operation's log line is written; a request Apollo refused earlier gets one of its own. */
-  operationLogged: boolean;
-}
 
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
 export async function createServer(config: ServerConfig, logger: Logger): Promise<AppServer> {
@@ -93,18 +87,12 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   const readiness = createReadiness({ http: janssen.got, tokens });
   const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
-  const requestScope = new AsyncLocalStorage<RequestScope>();
-  const currentLog = () => requestScope.getStore()?.log ?? logger;
+  // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
+  const errorLogs = new WeakMap<object, Logger>();
 
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
-    // Apollo's own lines (e.g. a failed persisted-query write) then carry the request id too.
-    logger: {
-      debug: (message) => currentLog().debug(message),
-      info: (message) => currentLog().info(message),
-      warn: (message) => currentLog().warn(message),
-      error: (message) => currentLog().error(message),
-    },
+    logger,
     persistedQueries: persistedQueries.options,
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
@@ -121,15 +109,17 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: createFormatError({
       maskUnexpected: config.production,
-      onUnexpected: (error) => {
+      onUnexpected: (error, graphqlError) => {
         const errorId = randomUUID();
-        currentLog().error({ errorId, err: error }, 'unexpected error');
+        (errorLogs.get(graphqlError as object) ?? logger).error({ errorId, err: error }, 'unexpected error');
         return errorId;
       },
     }),
     plugins: [
       // GET /graphql from a browser gets our offline GraphiQL page instead (see `route`).
       ApolloServerPluginLandingPageDisabled(),
+      // We set no cache hints; Apollo's default cache-control plugin would wrap every field resolver for nothing.
+      ApolloServerPluginCacheControlDisabled(),
       costLimitPlugin(config.limits.maxCost),
       metrics.plugin,
       {
@@ -141,10 +131,15 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
         async requestDidStart({ contextValue }) {
           const started = performance.now();
           return {
+            async didEncounterErrors({ errors }) {
+              for (const error of errors) {
+                errorLogs.set(error, contextValue.log);
+              }
+            },
             async willSendResponse({ operationName, errors, response }) {
               const ok =
                 !errors?.length && !(response.body.kind === 'single' && response.body.singleResult.errors);
-              const scope = requestScope.getStore();
+              const scope = contextValue.scope;
               contextValue.log.info(
                 {
                   operationName: operationName ?? null,
@@ -152,14 +147,12 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
                   upstreamCalls: contextValue.upstream.calls,
                   outcome: ok ? 'ok' : 'error',
                   caller: contextValue.caller.id,
-                  method: scope?.method,
+                  method: scope.method,
                   httpStatus: response.http.status ?? 200,
                 },
                 'graphql operation',
               );
-              if (scope) {
-                scope.operationLogged = true;
-              }
+              scope.operationLogged = true;
             },
           };
         },
@@ -172,7 +165,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    log: Logger,
+    scope: RequestScope,
     requestId: string,
   ) {
     let body: unknown;
@@ -211,7 +204,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
           authorization,
           apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
         });
-        return createContext(deps, { authorization, requestId, log, caller });
+        return createContext(deps, { authorization, requestId, log: scope.log, caller, scope });
       },
     });
     res.statusCode = response.status ?? 200;
@@ -241,7 +234,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     const url = new URL(req.url ?? '/', 'http://localhost');
     const scope: RequestScope = { log, method: req.method ?? 'GET', operationLogged: false };
     const started = performance.now();
-    await requestScope.run(scope, () => route(req, res, url, log, requestId));
+    await route(req, res, url, scope, requestId);
     // 4xx only: a 500 was logged with its error already.
     if (
       url.pathname === '/graphql' &&
@@ -265,9 +258,10 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    log: Logger,
+    scope: RequestScope,
     requestId: string,
   ): Promise<void> {
+    const { log } = scope;
     try {
       if (url.pathname.startsWith(ASSET_PREFIX)) {
         if (!(await graphiql.sendAsset(req, res, url.pathname.slice(ASSET_PREFIX.length)))) {
@@ -281,7 +275,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
             graphiql.sendPage(res);
             return;
           }
-          await handleGraphQL(req, res, url, log, requestId);
+          await handleGraphQL(req, res, url, scope, requestId);
           return;
         case '/metrics': {
           const { contentType, body } = await metrics.render();

@@ -89,7 +89,7 @@ export interface FormatErrorOptions {
   /** Hide the message of unexpected errors (production). */
   maskUnexpected: boolean;
   /** Called with each unexpected error, so it reaches the log with its stack; returns a correlation id. */
-  onUnexpected: (error: unknown) => string;
+  onUnexpected: (error: unknown, graphqlError: unknown) => string;
 }
 
 /**
@@ -142,7 +142,7 @@ export function createFormatError(options: FormatErrorOptions) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, code } };
     }
-    const errorId = options.onUnexpected(original);
+    const errorId = options.onUnexpected(original, error);
     return {
       ...base,
       message: options.maskUnexpected ? 'Internal server error' : formatted.message,

@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 
 import { Session } from '../session/session.type.js';
 
-@ObjectType({ description: 'A session that could not be deleted.' })
+@ObjectType({ simpleResolvers: true, description: 'A session that could not be deleted.' })
 export class DeleteSessionFailure {
   @Field(() => ID)
   sid!: string;
@@ -16,7 +16,7 @@ export class DeleteSessionFailure {
   message!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class DeleteSessionsPayload {
   @Field(() => Int, { description: 'Sessions matching the filter when it ran.' })
   matched!: number;

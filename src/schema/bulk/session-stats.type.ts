@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 
 import { DateTimeScalar } from '../scalars.js';
 
-@ObjectType({ description: 'How many matching sessions share one value.' })
+@ObjectType({ simpleResolvers: true, description: 'How many matching sessions share one value.' })
 export class StatsBucket {
   @Field(() => String, { nullable: true, description: 'The value; null for sessions without one.' })
   key!: string | null;
@@ -11,7 +11,10 @@ export class StatsBucket {
   count!: number;
 }
 
-@ObjectType({ description: 'Counts over the sessions matching a filter, at `computedAt`.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Counts over the sessions matching a filter, at `computedAt`.',
+})
 export class SessionStats {
   @Field(() => DateTimeScalar)
   computedAt!: Date;

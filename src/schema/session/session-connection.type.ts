@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 
 import { Session } from './session.type.js';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SessionEdge {
   @Field(() => String, { description: 'Opaque; valid for the same filter and sort.' })
   cursor!: string;
@@ -11,7 +11,7 @@ export class SessionEdge {
   node!: Session;
 }
 
-@ObjectType({ description: 'Relay PageInfo.' })
+@ObjectType({ simpleResolvers: true, description: 'Relay PageInfo.' })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -26,7 +26,7 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-@ObjectType({ description: 'A Relay connection of sessions.' })
+@ObjectType({ simpleResolvers: true, description: 'A Relay connection of sessions.' })
 export class SessionConnection {
   @Field(() => [SessionEdge])
   edges!: SessionEdge[];

@@ -4,7 +4,7 @@ import type { PageSpec } from '../../janssen/query.js';
 
 import { Session } from './session.type.js';
 
-@ObjectType({ description: 'One page of sessions, by offset.' })
+@ObjectType({ simpleResolvers: true, description: 'One page of sessions, by offset.' })
 export class SessionPage {
   @Field(() => [Session])
   nodes!: Session[];

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class DeleteSessionPayload {
   @Field(() => ID)
   sid!: string;
@@ -9,7 +9,7 @@ export class DeleteSessionPayload {
   deleted!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RevokeUserSessionsPayload {
   @Field(() => String, { description: 'The full DN whose sessions were revoked (a bare inum is expanded).' })
   userDn!: string;

@@ -13,7 +13,9 @@ registerEnumType(SessionState, {
 });
 
 @Directive('@key(fields: "sid")')
-@ObjectType({ description: 'A login session of the Janssen auth server.' })
+// simpleResolvers: these fields are plain properties, so graphql-js reads them directly instead of through a
+// type-graphql middleware wrapper per field (the same on every object type here).
+@ObjectType({ simpleResolvers: true, description: 'A login session of the Janssen auth server.' })
 export class Session {
   @Field(() => ID, { description: "The public session id (Janssen's `outsideSid`)." })
   sid!: string;

@@ -6,7 +6,10 @@ import { Directive, Field, ObjectType } from 'type-graphql';
  */
 @Directive('@key(fields: "userDn")')
 @Directive('@key(fields: "inum")')
-@ObjectType({ description: 'A Janssen user; this subgraph contributes their sessions.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A Janssen user; this subgraph contributes their sessions.',
+})
 export class User {
   @Field(() => String, { description: 'The user DN, e.g. inum=…,ou=people,o=jans.' })
   userDn!: string;
