@@ -350,15 +350,22 @@ export function patternPredicate(pattern: string): Predicate {
     // Only commas: an empty OR, which the ORM drops.
     return () => true;
   }
-  const regexps = tokens.map((token) => likeToRegExp(`%${token}%`));
+  // A token without LIKE metacharacters is a plain substring test; the rest go through a regular expression.
+  const matchers = tokens.map((token): ((text: string) => boolean) => {
+    if (!/[%_\\]/.test(token)) {
+      return (text) => text.includes(token);
+    }
+    const re = likeToRegExp(`%${token}%`);
+    return (text) => re.test(text);
+  });
   const columns: Column[] = ['jansUsrDN', 'sid', 'jansSessAttr', 'jansPermissionGrantedMap', 'jansId'];
-  return (record) =>
-    regexps.some((re) =>
-      columns.some((column) => {
-        const value = columnValue(record, column);
-        return typeof value === 'string' && re.test(value);
-      }),
-    );
+  return (record) => {
+    // Each column's text once per record (the JSON ones are costly to build), not once per token.
+    const texts = columns
+      .map((column) => columnValue(record, column))
+      .filter((value): value is string => typeof value === 'string');
+    return matchers.some((matches) => texts.some(matches));
+  };
 }
 
 const DATE_COLUMNS: ReadonlySet<string> = new Set(['creationDate', 'exp', 'jansLastAccessTime', 'authnTime']);
