@@ -360,11 +360,24 @@ export function patternPredicate(pattern: string): Predicate {
   });
   const columns: Column[] = ['jansUsrDN', 'sid', 'jansSessAttr', 'jansPermissionGrantedMap', 'jansId'];
   return (record) => {
-    // Each column's text once per record (the JSON ones are costly to build), not once per token.
-    const texts = columns
-      .map((column) => columnValue(record, column))
-      .filter((value): value is string => typeof value === 'string');
-    return matchers.some((matches) => texts.some(matches));
+    // Each column's text at most once per record (the JSON ones are costly to build), and only when a token gets
+    // that far: a blank pattern (every plain search) matches on the first column.
+    const texts: (string | null | undefined)[] = [];
+    const textOf = (i: number): string | null => {
+      let text = texts[i];
+      if (text === undefined) {
+        const value = columnValue(record, columns[i]!);
+        text = typeof value === 'string' ? value : null;
+        texts[i] = text;
+      }
+      return text;
+    };
+    return matchers.some((matches) =>
+      columns.some((_, i) => {
+        const text = textOf(i);
+        return text !== null && matches(text);
+      }),
+    );
   };
 }
 
