@@ -17,7 +17,7 @@ import { type Access, authorize, ClientRegistry, SCOPES, TokenRegistry } from '.
 import { generateDemoData } from './demo-data.js';
 import { type Fault, FaultInjector, jettyHtmlErrorPage, jettyJsonErrorBody } from './faults.js';
 import { mulberry32 } from './prng.js';
-import { SearchError, type SearchPage, searchSessions } from './search.js';
+import { SearchError, type SearchPage, type SearchQuery, searchSessions } from './search.js';
 import { SessionStore } from './session-store.js';
 
 export type { Fault } from './faults.js';
@@ -313,14 +313,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       sleepers.add(sleeper);
     });
 
-  const runSearch = (query: {
-    limit: number;
-    startIndex: number;
-    pattern: string;
-    sortBy: string;
-    sortOrder: string;
-    fieldValuePair: string;
-  }): SessionPagedResult => pagedResult(searchSessions(store.all(), { ...query, maxCount }), store);
+  const runSearch = (query: Omit<SearchQuery, 'maxCount'>): SessionPagedResult =>
+    pagedResult(searchSessions(store.all(), { ...query, maxCount }), store);
 
   const listQuery = {
     limit: 50,

@@ -292,7 +292,7 @@ describe('Query.session', () => {
       },
     );
     const resolver = new SessionResolver();
-    const page = await resolver.sessions(ctx, null, { limit: 5, offset: 0 }, null);
+    const page = await resolver.sessions({ page: { limit: 5, offset: 0 } }, ctx);
     stack.emulator.resetCounts();
     const again = await resolver.session(page.nodes[2]!.sid, ctx);
     expect(again?.sid).toBe(page.nodes[2]!.sid);

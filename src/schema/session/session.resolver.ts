@@ -1,25 +1,22 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { buildSearchParams, checkSid, toUserDn } from '../../janssen/query.js';
 import { requireMutationRight } from '../auth.js';
 import { User } from '../user/user.type.js';
 
-import { SessionFilter } from './session-filter.input.js';
-import { PageInput, resolvePage, SessionPage, SessionSort } from './session-page.type.js';
+import { resolvePage, SessionPage } from './session-page.type.js';
 import { DeleteSessionPayload, RevokeUserSessionsPayload } from './session-payloads.type.js';
 import { toSession, toSessionPage } from './session.mapper.js';
 import { Session } from './session.type.js';
+import { SessionsArgs } from './sessions.args.js';
 
 @Resolver(() => Session)
 export class SessionResolver {
   @Query(() => SessionPage, { description: 'Sessions matching a filter, one page at a time (any state).' })
-  // type-graphql lists arguments in the reverse order of their decorators: this prints (filter, page, sort).
   async sessions(
+    @Args(() => SessionsArgs) { filter, page, sort }: SessionsArgs,
     @Ctx() ctx: Context,
-    @Arg('sort', () => SessionSort, { nullable: true }) sort: SessionSort | null,
-    @Arg('page', () => PageInput, { nullable: true }) page: PageInput | null,
-    @Arg('filter', () => SessionFilter, { nullable: true }) filter: SessionFilter | null,
   ): Promise<SessionPage> {
     const spec = resolvePage(page, ctx.settings.maxPageSize);
     const result = await ctx.sessions.searchSessions(buildSearchParams(filter, sort, spec, ctx.settings));

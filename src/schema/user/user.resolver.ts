@@ -1,11 +1,11 @@
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { buildSearchParams } from '../../janssen/query.js';
-import { SessionFilter } from '../session/session-filter.input.js';
-import { PageInput, SessionPage, SessionSort, resolvePage } from '../session/session-page.type.js';
+import { resolvePage, SessionPage } from '../session/session-page.type.js';
 import { toSessionPage } from '../session/session.mapper.js';
 import { SessionState } from '../session/session.type.js';
+import { SessionsArgs } from '../session/sessions.args.js';
 
 import { User } from './user.type.js';
 
@@ -14,18 +14,20 @@ export class UserResolver {
   @FieldResolver(() => SessionPage, {
     description: "This user's sessions (any state unless filtered); `filter.userDn` is implied and ignored.",
   })
-  // type-graphql lists arguments in the reverse order of their decorators: this prints (filter, page, sort).
   async sessions(
     @Root() user: User,
+    @Args(() => SessionsArgs) { filter, page, sort }: SessionsArgs,
     @Ctx() ctx: Context,
-    @Arg('sort', () => SessionSort, { nullable: true }) sort: SessionSort | null,
-    @Arg('page', () => PageInput, { nullable: true }) page: PageInput | null,
-    @Arg('filter', () => SessionFilter, { nullable: true }) filter: SessionFilter | null,
   ): Promise<SessionPage> {
     const spec = resolvePage(page, ctx.settings.maxPageSize);
     const shared = { ...filter, userDn: null };
     buildSearchParams({ ...shared, userDn: user.inum }, sort, spec, ctx.settings); // refuses bad input up front
-    const result = await ctx.loaders.userSessions.load({ inum: user.inum, filter: shared, sort, page: spec });
+    const result = await ctx.loaders.userSessions.load({
+      inum: user.inum,
+      filter: shared,
+      sort: sort ?? null,
+      page: spec,
+    });
     return toSessionPage(result.entries, result.totalCount, spec, ctx);
   }
 
