@@ -84,7 +84,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     onBatch: metrics.onBatch,
   };
   const authenticate = createCallerAuthenticator(config.auth);
-  const readiness = createReadiness({ http: janssen.got, tokens });
+  const readiness = createReadiness({ http: janssen, tokens });
   const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.

@@ -1,6 +1,4 @@
-import type { Got } from 'got';
-
-import { toJanssenError } from '../janssen/http-client.js';
+import { type JanssenClient, toJanssenError } from '../janssen/http-client.js';
 import type { ClientCredentialsTokenProvider } from '../janssen/token-provider.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
@@ -12,7 +10,10 @@ const CACHE_MS = 2000;
  * Ready when Janssen answers and, in client-credentials mode, a token can be had. Without a token of our own,
  * a 401 from Janssen still proves it is up.
  */
-export function createReadiness(deps: { http: Got; tokens: ClientCredentialsTokenProvider | undefined }) {
+export function createReadiness(deps: {
+  http: Pick<JanssenClient, 'probe'>;
+  tokens: ClientCredentialsTokenProvider | undefined;
+}) {
   let cached: { at: number; value: Promise<Readiness> } | undefined;
 
   async function probe(): Promise<Readiness> {
@@ -28,9 +29,8 @@ export function createReadiness(deps: { http: Got; tokens: ClientCredentialsToke
       }
     }
     try {
-      await deps.http('session/search', {
+      await deps.http.probe('session/search', {
         searchParams: { limit: 1 },
-        retry: { limit: 0 },
         ...(authorization ? { headers: { authorization } } : {}),
       });
       return { ready: true };

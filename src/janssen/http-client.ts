@@ -2,10 +2,17 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 
-import got, { type Got, HTTPError, ParseError, RequestError, TimeoutError } from 'got';
+import { HTTPError, ParseError, RequestError, TimeoutError } from 'got';
 
 import { type ChangeOutcome, JanssenApiError } from './errors.js';
 import { backoffMs, CircuitBreaker, ConcurrencyLimit, Deadline, QueueTimeoutError } from './resilience.js';
+import {
+  Transport,
+  UpstreamNetworkError,
+  UpstreamParseError,
+  UpstreamStatusError,
+  UpstreamTimeoutError,
+} from './transport.js';
 
 export interface JanssenClientOptions {
   /** The config API base, ending in `/jans-config-api`. */
@@ -69,18 +76,17 @@ export function trustedCas(ca: string | Buffer | undefined): string[] | undefine
 }
 
 /**
- * The upstream connection: one configured got instance (keep-alive agents, `prefixUrl` at the session resource
- * collection, JSON bodies, connect timeout), plus what got cannot do per call: a total time budget across
- * retries, a cap on concurrent requests whose queue honours that budget, and a circuit breaker.
+ * The upstream connection: keep-alive agents and a lean {@link Transport} (prefix URL at the session resource
+ * collection, JSON bodies, connect timeout), plus a total time budget across retries, a cap on concurrent
+ * requests whose queue honours that budget, and a circuit breaker.
  */
 export class JanssenClient {
-  /** The configured got instance; `send` adds budget, retries, concurrency and the breaker around it. */
-  readonly got: Got;
   readonly circuit: CircuitBreaker;
   readonly limit: ConcurrencyLimit;
   readonly timeoutMs: number;
   readonly retries: number;
   private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly transport: Transport;
 
   constructor(options: JanssenClientOptions) {
     const maxConcurrency = options.maxConcurrency ?? 32;
@@ -95,18 +101,33 @@ export class JanssenClient {
       https: new https.Agent({ keepAlive: true, maxSockets: maxConcurrency, ...(ca ? { ca } : {}) }),
     };
     const base = options.baseUrl.replace(/\/+$/, '');
-    this.got = got.extend({
+    this.transport = new Transport({
       prefixUrl: `${base}/api/v1/jans-auth-server/`,
-      responseType: 'json',
+      agents: this.agents,
       headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
-      agent: this.agents,
-      https: ca ? { certificateAuthority: ca } : {},
-      // `request` bounds a direct use of `got` (readiness); `send` passes the call's budget as a signal instead.
-      timeout: { connect: connectTimeoutMs, secureConnect: connectTimeoutMs, request: options.timeoutMs },
-      // Retries are `send`'s: got's own cannot see a budget shared by all attempts.
-      retry: { limit: 0 },
-      throwHttpErrors: true,
+      connectTimeoutMs,
     });
+  }
+
+  /**
+   * One GET outside the budget, retries and breaker, for readiness: does the config API answer at all?
+   * Throws `JanssenApiError` like {@link send}.
+   */
+  async probe(path: string, request: Omit<UpstreamRequest, 'method' | 'path'> = {}): Promise<number> {
+    const deadline = this.deadline();
+    try {
+      const response = await this.transport.request({
+        method: 'GET',
+        path,
+        ...request,
+        signal: deadline.signal,
+      });
+      return response.status;
+    } catch (error) {
+      throw toJanssenError('readiness', error);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /** A fresh time budget for one call. */
@@ -156,14 +177,9 @@ export class JanssenClient {
         attempts += 1;
         let failure: { error: unknown; translated: JanssenApiError };
         try {
-          const response = await this.got(request.path, {
-            method: request.method,
-            ...(request.headers ? { headers: request.headers } : {}),
-            ...(request.searchParams ? { searchParams: request.searchParams } : {}),
-            signal: deadline.signal,
-          });
+          const response = await this.transport.request({ ...request, signal: deadline.signal });
           permit.success();
-          return { status: response.statusCode, body: response.body, attempts };
+          return { status: response.status, body: response.body, attempts };
         } catch (error) {
           failure = { error, translated: toJanssenError(operation, error) };
         } finally {
@@ -210,6 +226,12 @@ export function createJanssenClient(options: JanssenClientOptions): JanssenClien
 
 /** Whether the request provably never reached the upstream. */
 function neverSent(error: unknown): boolean {
+  if (error instanceof UpstreamTimeoutError) {
+    return error.event === 'connect';
+  }
+  if (error instanceof UpstreamNetworkError) {
+    return UNSENT_CODES.has(error.code) || TLS_FAILURE.test(error.code);
+  }
   if (error instanceof TimeoutError) {
     return error.event === 'lookup' || error.event === 'connect' || error.event === 'secureConnect';
   }
@@ -220,6 +242,19 @@ function neverSent(error: unknown): boolean {
 }
 
 function isRetryable(method: UpstreamRequest['method'], error: unknown, unsent: boolean): boolean {
+  if (error instanceof UpstreamStatusError) {
+    return method === 'GET' && RETRY_STATUSES.has(error.status);
+  }
+  if (error instanceof UpstreamTimeoutError) {
+    // Only a connect timeout: after a full-budget timeout nothing is left to retry with.
+    return unsent;
+  }
+  if (error instanceof UpstreamNetworkError) {
+    if (TLS_FAILURE.test(error.code)) {
+      return false;
+    }
+    return method === 'GET' ? RETRY_CODES.has(error.code) : unsent && UNSENT_CODES.has(error.code);
+  }
   if (error instanceof HTTPError) {
     return method === 'GET' && RETRY_STATUSES.has(error.response.statusCode);
   }
@@ -244,7 +279,10 @@ function reportHealth(
 ): void {
   if (error.kind === 'TIMEOUT' || error.kind === 'UNAVAILABLE') {
     permit.failure();
-  } else if (error.kind === 'ERROR' && (cause instanceof ParseError || (error.status ?? 500) >= 500)) {
+  } else if (
+    error.kind === 'ERROR' &&
+    (cause instanceof ParseError || cause instanceof UpstreamParseError || (error.status ?? 500) >= 500)
+  ) {
     permit.release();
   } else {
     permit.success();
@@ -268,34 +306,27 @@ export function toJanssenError(operation: string, error: unknown): JanssenApiErr
   if (error instanceof JanssenApiError) {
     return error;
   }
+  if (error instanceof UpstreamStatusError) {
+    return statusError(operation, error.status, error.text, error);
+  }
   if (error instanceof HTTPError) {
-    const status = error.response.statusCode;
-    if (status === 401) {
-      const text =
-        typeof error.response.body === 'string' ? error.response.body : String(error.response.rawBody ?? '');
-      const requiredScopes = parseRequiredScopes(text);
-      return requiredScopes
-        ? new JanssenApiError('INSUFFICIENT_SCOPE', operation, `${operation}: token lacks a required scope`, {
-            status,
-            requiredScopes,
-            cause: error,
-          })
-        : new JanssenApiError('UNAUTHORIZED', operation, `${operation}: upstream refused the token`, {
-            status,
-            cause: error,
-          });
-    }
-    if (status === 400) {
-      return new JanssenApiError('BAD_REQUEST', operation, `${operation}: upstream answered 400`, {
-        status,
-        cause: error,
-      });
-    }
-    const kind = status === 502 || status === 503 || status === 504 ? 'UNAVAILABLE' : 'ERROR';
-    return new JanssenApiError(kind, operation, `${operation}: upstream answered ${status}`, {
-      status,
+    const text =
+      typeof error.response.body === 'string' ? error.response.body : String(error.response.rawBody ?? '');
+    return statusError(operation, error.response.statusCode, text, error);
+  }
+  if (error instanceof UpstreamTimeoutError) {
+    return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
       cause: error,
     });
+  }
+  if (error instanceof UpstreamParseError) {
+    return new JanssenApiError('ERROR', operation, `${operation}: upstream body is not valid JSON`, {
+      status: error.status,
+      cause: error,
+    });
+  }
+  if (error instanceof UpstreamNetworkError) {
+    return networkError(operation, error.code, error);
   }
   if (error instanceof TimeoutError || (error instanceof Error && error.name === 'TimeoutError')) {
     return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
@@ -316,16 +347,45 @@ export function toJanssenError(operation: string, error: unknown): JanssenApiErr
         cause: error,
       });
     }
-    if (UNAVAILABLE_CODES.has(code)) {
-      return new JanssenApiError('UNAVAILABLE', operation, `${operation}: upstream unreachable (${code})`, {
-        cause: error,
-      });
-    }
-    return new JanssenApiError('ERROR', operation, `${operation}: upstream request failed (${code})`, {
-      cause: error,
-    });
+    return networkError(operation, code, error);
   }
   return new JanssenApiError('ERROR', operation, `${operation}: unexpected failure`, { cause: error });
+}
+
+/** A non-2xx answer: 401 (bad token, or a missing scope named in the text), 400, 502/503/504, or any other. */
+function statusError(operation: string, status: number, text: string, cause: unknown): JanssenApiError {
+  if (status === 401) {
+    const requiredScopes = parseRequiredScopes(text);
+    return requiredScopes
+      ? new JanssenApiError('INSUFFICIENT_SCOPE', operation, `${operation}: token lacks a required scope`, {
+          status,
+          requiredScopes,
+          cause,
+        })
+      : new JanssenApiError('UNAUTHORIZED', operation, `${operation}: upstream refused the token`, {
+          status,
+          cause,
+        });
+  }
+  if (status === 400) {
+    return new JanssenApiError('BAD_REQUEST', operation, `${operation}: upstream answered 400`, {
+      status,
+      cause,
+    });
+  }
+  const kind = status === 502 || status === 503 || status === 504 ? 'UNAVAILABLE' : 'ERROR';
+  return new JanssenApiError(kind, operation, `${operation}: upstream answered ${status}`, { status, cause });
+}
+
+function networkError(operation: string, code: string, cause: unknown): JanssenApiError {
+  if (UNAVAILABLE_CODES.has(code)) {
+    return new JanssenApiError('UNAVAILABLE', operation, `${operation}: upstream unreachable (${code})`, {
+      cause,
+    });
+  }
+  return new JanssenApiError('ERROR', operation, `${operation}: upstream request failed (${code})`, {
+    cause,
+  });
 }
 
 /**
