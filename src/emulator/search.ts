@@ -1,3 +1,5 @@
+import { PatternCorpus } from './pattern-corpus.js';
+import { memoOf, PATTERN_SEPARATOR, type RecordMemo } from './record-memo.js';
 import { type SessionRecord, sessionDn, userDnForInum } from './session-store.js';
 
 /**
@@ -303,8 +305,15 @@ export function jsonbText(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The database value of a column (`null` = SQL NULL); JSON columns as their `jsonb` text. */
-function columnValue(record: SessionRecord, column: Column): string | number | boolean | null {
+/**
+ * The database value of a column (`null` = SQL NULL); JSON columns as their `jsonb` text, taken from (and kept in)
+ * `memo` when one is given.
+ */
+function columnValue(
+  record: SessionRecord,
+  column: Column,
+  memo?: RecordMemo,
+): string | number | boolean | null {
   switch (column) {
     case 'jansId':
     case 'sid':
@@ -324,12 +333,21 @@ function columnValue(record: SessionRecord, column: Column): string | number | b
     case 'jansPermissionGranted':
       return record.jansPermissionGranted ?? null;
     case 'jansPermissionGrantedMap':
+      if (memo) {
+        return (memo.grantedMapText ??= jsonbText({ permissionGranted: record.jansPermissionGrantedMap }));
+      }
       return jsonbText({ permissionGranted: record.jansPermissionGrantedMap });
     case 'jansSessAttr':
-      return jsonbText(record.jansSessAttr);
+      return memo ? (memo.sessAttrText ??= jsonbText(record.jansSessAttr)) : jsonbText(record.jansSessAttr);
     case 'jansAttrs':
-      return jsonbText(record.jansAttrs);
+      return memo ? (memo.attrsText ??= jsonbText(record.jansAttrs)) : jsonbText(record.jansAttrs);
     case 'deviceSecret':
+      if (memo) {
+        if (memo.deviceSecretText === undefined) {
+          memo.deviceSecretText = record.deviceSecret.length > 0 ? jsonbText(record.deviceSecret) : null;
+        }
+        return memo.deviceSecretText;
+      }
       return record.deviceSecret.length > 0 ? jsonbText(record.deviceSecret) : null;
     case 'jansAsJwt':
     case 'jansJwt':
@@ -338,47 +356,161 @@ function columnValue(record: SessionRecord, column: Column): string | number | b
   }
 }
 
+/** Columns whose value is costly to build (JSON text), worth a {@link RecordMemo}. */
+const MEMOIZED_COLUMNS: ReadonlySet<Column> = new Set([
+  'jansPermissionGrantedMap',
+  'jansSessAttr',
+  'jansAttrs',
+  'deviceSecret',
+]);
+
 type Predicate = (record: SessionRecord) => boolean;
+
+/** The columns `pattern` searches, in the order the ORM ORs them (§3.3). */
+const PATTERN_COLUMNS: readonly Column[] = [
+  'jansUsrDN',
+  'sid',
+  'jansSessAttr',
+  'jansPermissionGrantedMap',
+  'jansId',
+];
+
+/** A pattern column's text, `null` for SQL NULL (or a value that is not text). */
+function patternColumnText(record: SessionRecord, column: Column, memo?: RecordMemo): string | null {
+  const value = columnValue(record, column, memo);
+  return typeof value === 'string' ? value : null;
+}
+
+/** Every non-null pattern column text of a record, joined by {@link PATTERN_SEPARATOR}. */
+function patternText(record: SessionRecord, memo: RecordMemo): string {
+  if (memo.patternText === undefined) {
+    const texts: string[] = [];
+    for (const column of PATTERN_COLUMNS) {
+      const text = patternColumnText(record, column, memo);
+      if (text !== null) {
+        texts.push(text);
+      }
+    }
+    memo.patternText = texts.join(PATTERN_SEPARATOR);
+  }
+  return memo.patternText;
+}
+
+/** Parsed `pattern`: its tokens and a matcher per token. Throws {@link SearchError} like `likeToRegExp`. */
+interface ParsedPattern {
+  tokens: string[];
+  matchers: ((text: string) => boolean)[];
+  /** True when every token is a non-empty plain substring (no LIKE metacharacter, no separator). */
+  plain: boolean;
+}
+
+function parsePattern(pattern: string): ParsedPattern {
+  const tokens = tokenize(pattern);
+  let plain = tokens.length > 0;
+  // A token without LIKE metacharacters is a plain substring test; the rest go through a regular expression.
+  const matchers = tokens.map((token): ((text: string) => boolean) => {
+    if (!/[%_\\]/.test(token)) {
+      if (token === '' || token.includes(PATTERN_SEPARATOR)) {
+        plain = false;
+      }
+      return (text) => text.includes(token);
+    }
+    plain = false;
+    const re = likeToRegExp(`%${token}%`);
+    return (text) => re.test(text);
+  });
+  return { tokens, matchers, plain };
+}
+
+/** The pattern test of one record, column by column as the ORM ORs them; JSON texts only when reached. */
+function lazyPatternPredicate({ tokens, matchers }: ParsedPattern): Predicate {
+  if (tokens.length === 0) {
+    // Only commas: an empty OR, which the ORM drops.
+    return () => true;
+  }
+  const [only] = matchers;
+  if (matchers.length === 1 && only !== undefined) {
+    // One token (every plain search has the blank one): no column is looked at twice.
+    return (record) => {
+      let memo: RecordMemo | undefined;
+      let memoLooked = false;
+      for (const column of PATTERN_COLUMNS) {
+        if (!memoLooked && MEMOIZED_COLUMNS.has(column)) {
+          memo = memoOf(record);
+          memoLooked = true;
+        }
+        const text = patternColumnText(record, column, memo);
+        if (text !== null && only(text)) {
+          return true;
+        }
+      }
+      return false;
+    };
+  }
+  return (record) => {
+    // Each column's text at most once per record (the JSON ones are costly to build, and memoized per record),
+    // and only when a token gets that far: a blank pattern (every plain search) stops at the first non-null one.
+    // Tokens in order, columns in order, as the ORed SQL conditions read.
+    let texts: (string | null | undefined)[] | undefined;
+    let memo: RecordMemo | undefined;
+    let memoLooked = false;
+    for (const matches of matchers) {
+      for (let i = 0; i < PATTERN_COLUMNS.length; i++) {
+        let text = texts?.[i];
+        if (text === undefined) {
+          const column = PATTERN_COLUMNS[i]!;
+          if (!memoLooked && MEMOIZED_COLUMNS.has(column)) {
+            memo = memoOf(record);
+            memoLooked = true;
+          }
+          text = patternColumnText(record, column, memo);
+          (texts ??= [])[i] = text;
+        }
+        if (text !== null && matches(text)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+}
 
 /**
  * The `pattern` filter (§2.2, §3.3): each token is `LIKE '%token%'` ORed over jansUsrDN, sid, jansSessAttr,
  * jansPermissionGrantedMap and jansId; tokens are ORed. `%` and `_` inside a token stay wildcards.
  */
 export function patternPredicate(pattern: string): Predicate {
-  const tokens = tokenize(pattern);
-  if (tokens.length === 0) {
-    // Only commas: an empty OR, which the ORM drops.
-    return () => true;
+  return lazyPatternPredicate(parsePattern(pattern));
+}
+
+/**
+ * {@link patternPredicate} for a known set of records, with the same answer for every one of them. When all
+ * tokens are plain substrings, the records' column texts (memoized) are searched as one {@link PatternCorpus}
+ * instead of a test per token, record and column. Records that cannot be memoized, and any other pattern, take
+ * the column-by-column path.
+ */
+function patternFilter(pattern: string, records: readonly SessionRecord[]): Predicate {
+  const parsed = parsePattern(pattern);
+  const lazy = lazyPatternPredicate(parsed);
+  if (!parsed.plain) {
+    return lazy;
   }
-  // A token without LIKE metacharacters is a plain substring test; the rest go through a regular expression.
-  const matchers = tokens.map((token): ((text: string) => boolean) => {
-    if (!/[%_\\]/.test(token)) {
-      return (text) => text.includes(token);
+  const indexed: SessionRecord[] = [];
+  const texts: string[] = [];
+  for (const record of records) {
+    const memo = memoOf(record);
+    if (memo !== undefined) {
+      indexed.push(record);
+      texts.push(patternText(record, memo));
     }
-    const re = likeToRegExp(`%${token}%`);
-    return (text) => re.test(text);
-  });
-  const columns: Column[] = ['jansUsrDN', 'sid', 'jansSessAttr', 'jansPermissionGrantedMap', 'jansId'];
-  return (record) => {
-    // Each column's text at most once per record (the JSON ones are costly to build), and only when a token gets
-    // that far: a blank pattern (every plain search) matches on the first column.
-    const texts: (string | null | undefined)[] = [];
-    const textOf = (i: number): string | null => {
-      let text = texts[i];
-      if (text === undefined) {
-        const value = columnValue(record, columns[i]!);
-        text = typeof value === 'string' ? value : null;
-        texts[i] = text;
-      }
-      return text;
-    };
-    return matchers.some((matches) =>
-      columns.some((_, i) => {
-        const text = textOf(i);
-        return text !== null && matches(text);
-      }),
-    );
-  };
+  }
+  const corpus = PatternCorpus.of(indexed, texts);
+  const matched = new Set<SessionRecord>();
+  for (const token of parsed.tokens) {
+    corpus.collect(token, matched);
+  }
+  const indexedSet = new Set(indexed);
+  return (record) => (indexedSet.has(record) ? matched.has(record) : lazy(record));
 }
 
 const DATE_COLUMNS: ReadonlySet<string> = new Set(['creationDate', 'exp', 'jansLastAccessTime', 'authnTime']);
@@ -513,6 +645,26 @@ function compareKeys(a: SortKey, b: SortKey): number {
   return Number(a) < Number(b) ? -1 : 1;
 }
 
+/** The column `sortBy` names, `jansId` when empty. Throws {@link SearchError} for an unknown one. */
+function sortColumn(sortBy: string): Column {
+  const column: Column = sortBy === '' ? 'jansId' : (sortBy as Column);
+  if (!COLUMN_SET.has(column)) {
+    throw sqlError(`ERROR: column "${sortBy}" does not exist`);
+  }
+  return column;
+}
+
+/** The comparison of two records' sort keys: the first of ORDER BY's two terms. */
+function compareSortKeys(va: SortKey, vb: SortKey, descending: boolean): number {
+  let result: number;
+  if (va === null || vb === null) {
+    result = va === vb ? 0 : va === null ? 1 : -1;
+  } else {
+    result = compareKeys(va, vb);
+  }
+  return descending ? -result : result;
+}
+
 /**
  * ORDER BY the raw column name (§3.4), PostgreSQL null placement (NULLS LAST ascending, NULLS FIRST
  * descending), ties broken by jansId so that offsets page stably.
@@ -521,24 +673,159 @@ export function sortComparator(
   sortBy: string,
   descending: boolean,
 ): (a: SessionRecord, b: SessionRecord) => number {
-  const column: Column = sortBy === '' ? 'jansId' : (sortBy as Column);
-  if (!COLUMN_SET.has(column)) {
-    throw sqlError(`ERROR: column "${sortBy}" does not exist`);
-  }
+  const column = sortColumn(sortBy);
   return (a, b) => {
-    const va = columnValue(a, column);
-    const vb = columnValue(b, column);
-    let result: number;
-    if (va === null || vb === null) {
-      result = va === vb ? 0 : va === null ? 1 : -1;
-    } else {
-      result = compareKeys(va, vb);
-    }
-    if (descending) {
-      result = -result;
-    }
+    const result = compareSortKeys(columnValue(a, column), columnValue(b, column), descending);
     return result !== 0 ? result : compareKeys(a.jansId, b.jansId);
   };
+}
+
+/** Marks a sort key not computed yet. */
+const UNSET: unique symbol = Symbol('unset');
+
+interface Keyed {
+  record: SessionRecord;
+  key: SortKey | typeof UNSET;
+}
+
+/**
+ * `records.sort(sortComparator(sortBy, descending))` with each record's key computed once, on the record's
+ * first comparison (so a record whose key cannot be computed fails at the same point), or taken from `keys`.
+ * Every comparison answers as the plain comparator's would, so `Array.prototype.sort` makes the same moves and
+ * the order is the same, ties and all.
+ */
+function sortRecords(
+  records: readonly SessionRecord[],
+  column: Column,
+  descending: boolean,
+  keys?: readonly SortKey[],
+): SessionRecord[] {
+  const memoized = MEMOIZED_COLUMNS.has(column);
+  const keyOf = (keyed: Keyed): SortKey => {
+    if (keyed.key === UNSET) {
+      keyed.key = columnValue(keyed.record, column, memoized ? memoOf(keyed.record) : undefined);
+    }
+    return keyed.key;
+  };
+  const keyed = records.map((record, i): Keyed => ({ record, key: keys ? keys[i]! : UNSET }));
+  keyed.sort((a, b) => {
+    const result = compareSortKeys(keyOf(a), keyOf(b), descending);
+    return result !== 0 ? result : compareKeys(a.record.jansId, b.record.jansId);
+  });
+  return keyed.map((k) => k.record);
+}
+
+/** All records of a search in sorted order, with what that order was computed from. */
+interface SortedAll {
+  records: readonly SessionRecord[];
+  keys: SortKey[];
+  ids: string[];
+  sorted: SessionRecord[];
+}
+
+/** The last full sort per column and direction, reused while records, keys and ids are the same. */
+const sortedAllCache = new Map<string, SortedAll>();
+
+/**
+ * The keys and jansIds of all records when the comparator is a total order on them (keys of one type among
+ * string, number without NaN and boolean, or null; string ids), else `undefined`. Never throws: a key that cannot
+ * be computed also means `undefined`, and the caller's plain sort will fail the way the original does.
+ */
+function totalOrderKeys(
+  records: readonly SessionRecord[],
+  column: Column,
+): { keys: SortKey[]; ids: string[] } | undefined {
+  const memoized = MEMOIZED_COLUMNS.has(column);
+  const keys: SortKey[] = [];
+  const ids: string[] = [];
+  let type: string | undefined;
+  try {
+    for (const record of records) {
+      const id: unknown = record.jansId;
+      const key: unknown = columnValue(record, column, memoized ? memoOf(record) : undefined);
+      if (typeof id !== 'string') {
+        return undefined;
+      }
+      if (key !== null) {
+        const keyType = typeof key;
+        if (
+          (keyType !== 'string' && keyType !== 'number' && keyType !== 'boolean') ||
+          Number.isNaN(key) ||
+          (type !== undefined && type !== keyType)
+        ) {
+          return undefined;
+        }
+        type = keyType;
+      }
+      keys.push(key as SortKey);
+      ids.push(id);
+    }
+  } catch {
+    return undefined;
+  }
+  return { keys, ids };
+}
+
+/** True when `records` are those `all` was sorted from, with the same keys and ids. Never throws. */
+function stillSorted(all: SortedAll, records: readonly SessionRecord[], column: Column): boolean {
+  if (all.records.length !== records.length) {
+    return false;
+  }
+  const memoized = MEMOIZED_COLUMNS.has(column);
+  try {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (
+        record !== all.records[i] ||
+        record.jansId !== all.ids[i] ||
+        columnValue(record, column, memoized ? memoOf(record) : undefined) !== all.keys[i]
+      ) {
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * `matches` (a subsequence of `records`) sorted as {@link sortRecords} would; the result may be shared, do not
+ * modify it. When the comparator is a total order on all records, sorting a subsequence gives the full sorted
+ * order restricted to it (the sort is stable, and keeps equal elements in input order either way), so the full
+ * order is kept per column and direction and reused until a record, key or id changes: a page then costs one
+ * pass over the keys instead of a sort.
+ */
+function sortMatches(
+  records: readonly SessionRecord[],
+  matches: SessionRecord[],
+  column: Column,
+  descending: boolean,
+): readonly SessionRecord[] {
+  if (matches.length < 2) {
+    // No comparison at all.
+    return matches;
+  }
+  const cacheKey = `${column}\n${descending}`;
+  let all = sortedAllCache.get(cacheKey);
+  if (all === undefined || !stillSorted(all, records, column)) {
+    const current = totalOrderKeys(records, column);
+    if (current === undefined) {
+      sortedAllCache.delete(cacheKey);
+      return sortRecords(matches, column, descending);
+    }
+    all = {
+      records: [...records],
+      ...current,
+      sorted: sortRecords(records, column, descending, current.keys),
+    };
+    sortedAllCache.set(cacheKey, all);
+  }
+  if (matches.length === records.length) {
+    return all.sorted;
+  }
+  const wanted = new Set(matches);
+  return all.sorted.filter((record) => wanted.has(record));
 }
 
 /**
@@ -551,13 +838,18 @@ export function searchSessions(records: readonly SessionRecord[], query: SearchQ
   }
   const count = Math.max(query.limit, 0);
   const descending = query.sortOrder === 'descending';
-  const matchesPattern = patternPredicate(query.pattern);
+  const matchesPattern = patternFilter(query.pattern, records);
   const matchesFields = fieldValuePairPredicate(query.fieldValuePair);
-  const compare = sortComparator(query.sortBy, descending);
+  const column = sortColumn(query.sortBy);
   if (query.startIndex < 0) {
     throw sqlError('java.lang.IllegalArgumentException: Offset must not be negative');
   }
-  const matches = records.filter((r) => matchesPattern(r) && matchesFields(r)).sort(compare);
+  const matches = sortMatches(
+    records,
+    records.filter((r) => matchesPattern(r) && matchesFields(r)),
+    column,
+    descending,
+  );
   const end = count > 0 ? query.startIndex + count : undefined;
   return {
     start: query.startIndex,
