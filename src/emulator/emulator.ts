@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
-import type { SessionPagedResult, TokenResponse } from '../janssen/session.dto.js';
+import type { TokenResponse } from '../janssen/session.dto.js';
 
 import { type Access, authorize, ClientRegistry, SCOPES, TokenRegistry } from './auth.js';
 import { generateDemoData } from './demo-data.js';
@@ -256,17 +256,18 @@ function readBody(req: IncomingMessage): Promise<string | null> {
   });
 }
 
-function pagedResult(page: SearchPage, store: SessionStore): SessionPagedResult {
-  const result: SessionPagedResult = {
-    start: page.start,
-    totalEntriesCount: page.totalEntriesCount,
-    entriesCount: page.entries.length,
-  };
+/**
+ * `JSON.stringify` of the `SessionPagedResult` (§4.3), put together from each entry's memoized JSON: the same
+ * bytes, as `JSON.stringify` without indentation nests the members' own output verbatim.
+ */
+function pagedResultJson(page: SearchPage, store: SessionStore): string {
+  // Integers only (`-0` prints as `0` either way); member order as in SessionPagedResult.
+  const head = `{"start":${page.start},"totalEntriesCount":${page.totalEntriesCount},"entriesCount":${page.entries.length}`;
   // NON_EMPTY drops an empty entries list (§4.3).
-  if (page.entries.length > 0) {
-    result.entries = page.entries.map((record) => store.toWire(record));
+  if (page.entries.length === 0) {
+    return `${head}}`;
   }
-  return result;
+  return `${head},"entries":[${page.entries.map((record) => store.toWireJson(record)).join(',')}]}`;
 }
 
 /**
@@ -313,8 +314,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       sleepers.add(sleeper);
     });
 
-  const runSearch = (query: Omit<SearchQuery, 'maxCount'>): SessionPagedResult =>
-    pagedResult(searchSessions(store.all(), { ...query, maxCount }), store);
+  /** The JSON text of a search's `SessionPagedResult`. */
+  const runSearch = (query: Omit<SearchQuery, 'maxCount'>): string =>
+    pagedResultJson(searchSessions(store.all(), { ...query, maxCount }), store);
 
   const listQuery = {
     limit: 50,
@@ -374,6 +376,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     const sendJson = (status: number, value: unknown, headers: Record<string, string> = {}): void =>
       send(status, JSON.stringify(value), { 'Content-Type': 'application/json', ...headers });
+    /** `sendJson` for a body that is already JSON text. */
+    const sendJsonText = (status: number, json: string): void =>
+      send(status, json, { 'Content-Type': 'application/json' });
     const sendServerError = (cause: string): void => {
       const message = `org.jboss.resteasy.spi.UnhandledException: ${cause}`;
       send(500, jettyJsonErrorBody(500, rawPath, message, [cause]), { 'Content-Type': 'application/json' });
@@ -501,7 +506,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       switch (operation) {
         case 'list':
           // Query parameters are ignored: no @QueryParam on getAllSessions (§2.1).
-          sendJson(200, runSearch(listQuery));
+          sendJsonText(200, runSearch(listQuery));
           return;
         case 'search': {
           const q = record.params;
@@ -512,7 +517,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             send(404);
             return;
           }
-          sendJson(
+          sendJsonText(
             200,
             runSearch({
               limit,
@@ -529,7 +534,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           const session = store.get(param ?? '');
           // Response.ok(null): 200 with an empty body when nothing matches (§2.3).
           if (session) {
-            sendJson(200, store.toWire(session));
+            sendJsonText(200, store.toWireJson(session));
           } else {
             send(200);
           }
@@ -587,11 +592,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (operation === 'get') {
       const first = store.all()[0];
       if (first) {
-        return JSON.stringify(store.toWire(first));
+        return store.toWireJson(first);
       }
     }
     try {
-      return JSON.stringify(runSearch(listQuery));
+      return runSearch(listQuery);
     } catch {
       return JSON.stringify({ start: 0, totalEntriesCount: store.size, entriesCount: 0 });
     }

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import type { SessionId, SessionIdState } from '../janssen/session.dto.js';
 
+import { memoOf } from './record-memo.js';
+
 /** `staticConfiguration.baseDn.people` of a default Janssen install. */
 export const PEOPLE_BASE_DN = 'ou=people,o=jans';
 /** `staticConfiguration.baseDn.sessions` of a default Janssen install. */
@@ -181,6 +183,23 @@ export class SessionStore {
   toWire(record: SessionRecord): SessionId {
     return toWire(record);
   }
+
+  /** `JSON.stringify(this.toWire(record))`, memoized while the record is unchanged. */
+  toWireJson(record: SessionRecord): string {
+    return toWireJson(record);
+  }
+}
+
+/**
+ * `JSON.stringify(toWire(record))`. The string is kept until the record changes; a record with a blank sid gets a
+ * new random `outsideSid` every time, so its JSON is built afresh on every call.
+ */
+export function toWireJson(record: SessionRecord): string {
+  const memo = memoOf(record);
+  if (memo === undefined || !record.sid) {
+    return JSON.stringify(toWire(record));
+  }
+  return (memo.wireJson ??= JSON.stringify(toWire(record)));
 }
 
 /**
