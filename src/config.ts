@@ -43,6 +43,8 @@ export interface Config {
     maxBodyBytes: number;
   };
   redisUrl: string | undefined;
+  /** Whether repeat requests skip Apollo Server's per-request pipeline (`GRAPHQL_FAST_PATH`). */
+  fastPath: boolean;
 }
 
 const optionalString = z
@@ -123,6 +125,7 @@ const envSchema = z
     MAX_TOKENS: integer(5000, 100, 1_000_000),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 104_857_600),
     REDIS_URL: optionalString,
+    GRAPHQL_FAST_PATH: z.enum(['on', 'off']).default('on'),
   })
   .superRefine((env, ctx) => {
     if ((env.JANS_CLIENT_ID === undefined) !== (env.JANS_CLIENT_SECRET === undefined)) {
@@ -226,6 +229,10 @@ export const ENVIRONMENT = {
   REDIS_URL: {
     meaning: 'Redis shared by replicas for automatic persisted queries',
     default: 'unset = in-memory',
+  },
+  GRAPHQL_FAST_PATH: {
+    meaning: 'repeat requests skip Apollo Server pipeline (`off`: every request through Apollo)',
+    default: 'on',
   },
 } satisfies Record<EnvName, { meaning: string; default: string }>;
 
@@ -332,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: e.MAX_BODY_BYTES,
     },
     redisUrl: e.REDIS_URL,
+    fastPath: e.GRAPHQL_FAST_PATH === 'on',
   };
 }
 

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
+import { FastPath } from './execution/fast-path.js';
 import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
@@ -29,6 +30,8 @@ import { aliasLimitRule, costLimitPlugin, rootFieldLimitRule } from './schema/li
 export interface AppServer {
   readonly httpServer: http.Server;
   readonly apollo: ApolloServer<Context>;
+  /** Repeat requests answered without Apollo's pipeline (`GRAPHQL_FAST_PATH`). */
+  readonly fastPath: FastPath;
   /** The upstream client: `upstream.circuit.state()`, `upstream.limit.active` / `.queued` for metrics. */
   readonly upstream: JanssenClient;
   /** Starts listening; resolves with the base URL (e.g. `http://127.0.0.1:4000`). */
@@ -90,8 +93,51 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
   const errorLogs = new WeakMap<object, Logger>();
 
+  const schema = await buildAppSchema();
+  const formatError = createFormatError({
+    maskUnexpected: config.production,
+    onUnexpected: (error, graphqlError) => {
+      const errorId = randomUUID();
+      (errorLogs.get(graphqlError as object) ?? logger).error({ errorId, err: error }, 'unexpected error');
+      return errorId;
+    },
+  });
+  /** The one log line of each operation, whichever path answered it. */
+  const logOperation = (
+    contextValue: Context,
+    operationName: string | null | undefined,
+    ok: boolean,
+    httpStatus: number,
+    durationMs: number,
+  ) => {
+    const scope = contextValue.scope;
+    contextValue.log.info(
+      {
+        operationName: operationName ?? null,
+        durationMs: Math.round(durationMs * 10) / 10,
+        upstreamCalls: contextValue.upstream.calls,
+        outcome: ok ? 'ok' : 'error',
+        caller: contextValue.caller.id,
+        method: scope.method,
+        httpStatus,
+      },
+      'graphql operation',
+    );
+    scope.operationLogged = true;
+  };
+  const fastPath = new FastPath({
+    schema,
+    maxCost: config.limits.maxCost,
+    formatError,
+    onError: (error, contextValue) => errorLogs.set(error, contextValue.log),
+    onResponse: ({ context: contextValue, operationName, errors, httpStatus, durationMs }) => {
+      metrics.recordOperation(operationName, errors, durationMs);
+      logOperation(contextValue, operationName, !errors?.length, httpStatus, durationMs);
+    },
+  });
+
   const apollo = new ApolloServer<Context>({
-    schema: await buildAppSchema(),
+    schema,
     logger,
     persistedQueries: persistedQueries.options,
     introspection: !config.production,
@@ -107,14 +153,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       rootFieldLimitRule(config.limits.maxRootFields),
     ],
     parseOptions: { maxTokens: config.limits.maxTokens },
-    formatError: createFormatError({
-      maskUnexpected: config.production,
-      onUnexpected: (error, graphqlError) => {
-        const errorId = randomUUID();
-        (errorLogs.get(graphqlError as object) ?? logger).error({ errorId, err: error }, 'unexpected error');
-        return errorId;
-      },
-    }),
+    formatError,
     plugins: [
       // GET /graphql from a browser gets our offline GraphiQL page instead (see `route`).
       ApolloServerPluginLandingPageDisabled(),
@@ -139,24 +178,18 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
             async willSendResponse({ operationName, errors, response }) {
               const ok =
                 !errors?.length && !(response.body.kind === 'single' && response.body.singleResult.errors);
-              const scope = contextValue.scope;
-              contextValue.log.info(
-                {
-                  operationName: operationName ?? null,
-                  durationMs: Math.round((performance.now() - started) * 10) / 10,
-                  upstreamCalls: contextValue.upstream.calls,
-                  outcome: ok ? 'ok' : 'error',
-                  caller: contextValue.caller.id,
-                  method: scope.method,
-                  httpStatus: response.http.status ?? 200,
-                },
-                'graphql operation',
+              logOperation(
+                contextValue,
+                operationName,
+                ok,
+                response.http.status ?? 200,
+                performance.now() - started,
               );
-              scope.operationLogged = true;
             },
           };
         },
       },
+      fastPath.plugin,
     ],
   });
   await apollo.start();
@@ -183,6 +216,28 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
         body = raw;
       }
     }
+    const authorization = req.headers.authorization;
+    const apiKey = req.headers['x-api-key'];
+    const createRequestContext = async () => {
+      const caller = await authenticate({
+        authorization,
+        apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+      });
+      return createContext(deps, { authorization, requestId, log: scope.log, caller, scope });
+    };
+    if (req.method === 'POST' && config.fastPath) {
+      const answer = await fastPath.execute({
+        headers: req.headers,
+        body,
+        createContext: createRequestContext,
+      });
+      if (answer) {
+        res.statusCode = answer.status;
+        res.setHeader('content-type', answer.contentType);
+        res.end(answer.body);
+        return;
+      }
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) {
@@ -195,19 +250,14 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       search: url.search,
       body,
     };
-    const authorization = req.headers.authorization;
-    const apiKey = req.headers['x-api-key'];
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: async () => {
-        const caller = await authenticate({
-          authorization,
-          apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
-        });
-        return createContext(deps, { authorization, requestId, log: scope.log, caller, scope });
-      },
+      context: createRequestContext,
     });
     res.statusCode = response.status ?? 200;
+    if (res.statusCode === 200 && req.method === 'POST') {
+      fastPath.learnContentType(req.headers.accept, response.headers.get('content-type'));
+    }
     for (const [name, value] of response.headers) {
       res.setHeader(name, value);
     }
@@ -331,6 +381,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   return {
     httpServer,
     apollo,
+    fastPath,
     upstream: janssen,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { UpstreamCallListener } from '../janssen/session-api.js';
@@ -16,6 +17,12 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts GraphQL operations by name and outcome, times them, and counts error codes. */
   readonly plugin: ApolloServerPlugin;
+  /** What `plugin` records, for an operation answered without Apollo's pipeline (the server's fast path). */
+  recordOperation(
+    operationName: string | null | undefined,
+    errors: readonly GraphQLFormattedError[] | undefined,
+    durationMs: number,
+  ): void;
   /** `ContextDeps.onUpstreamCall`: counts and times every upstream call. */
   readonly onUpstreamCall: UpstreamCallListener;
   /** `createSessionLoader`'s batch callback: the number of keys of each DataLoader batch. */
@@ -103,22 +110,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return name;
   };
 
+  const recordOperation: Metrics['recordOperation'] = (operationName, formatted, durationMs) => {
+    const outcome = formatted?.length ? 'error' : 'ok';
+    const labels = { operation: operationLabel(operationName), outcome };
+    operations.inc(labels);
+    operationSeconds.observe(labels, durationMs / 1000);
+    for (const error of formatted ?? []) {
+      const code = error.extensions?.code;
+      errors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+    }
+  };
+
   return {
     registry,
+    recordOperation,
     plugin: {
       async requestDidStart() {
         const started = performance.now();
         return {
           async willSendResponse({ operationName, response }) {
             const formatted = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-            const outcome = formatted?.length ? 'error' : 'ok';
-            const labels = { operation: operationLabel(operationName), outcome };
-            operations.inc(labels);
-            operationSeconds.observe(labels, (performance.now() - started) / 1000);
-            for (const error of formatted ?? []) {
-              const code = error.extensions?.code;
-              errors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
-            }
+            recordOperation(operationName, formatted, performance.now() - started);
           },
         };
       },

@@ -1,0 +1,196 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+
+import type { Context } from '../context.js';
+import { operationCost } from '../schema/limits.js';
+
+import { PreparedOperations } from './prepared-operations.js';
+
+/**
+ * The fast path: a repeat of a request Apollo Server has already answered, executed without Apollo's per-request
+ * pipeline. Apollo costs ~0.7 ms of CPU per request here (HeaderMap copies, hashing the text for its document
+ * cache, a dozen awaited plugin hooks), more than the whole GraphQL execution of a 20-session page; see
+ * bench/results/levers.md.
+ *
+ * It stays exact by never deciding anything Apollo has not decided first:
+ * - an operation is only taken once Apollo has parsed, validated and resolved that exact text and operation name
+ *   (`plugin` records it in `didResolveOperation`), so every refusal, message and code is still Apollo's;
+ * - a response content type is only used once Apollo has negotiated it for that exact `Accept` value;
+ * - whatever the fast path would have to refuse (caller authentication failing, cost over the limit, variables
+ *   that do not coerce), it hands to Apollo untouched instead, before any resolver ran;
+ * - what it does answer goes through the same `formatError`, HTTP status rules, log line and metrics.
+ * It only takes `POST` JSON requests without `extensions` (persisted queries) and without a federation trace
+ * request (`apollo-federation-include-trace`); everything else is Apollo's, as before.
+ */
+export interface FastPathOptions {
+  schema: GraphQLSchema;
+  maxCost: number;
+  /** Apollo's `formatError`, applied the way Apollo applies it. */
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Called for every error before it is formatted (the server keeps the request's logger for it). */
+  onError: (error: GraphQLError, context: Context) => void;
+  /** Called once per answered operation, like the server's logging and metrics plugins. */
+  onResponse: (info: {
+    context: Context;
+    operationName: string | null;
+    errors: readonly GraphQLFormattedError[] | undefined;
+    httpStatus: number;
+    durationMs: number;
+  }) => void;
+  maxEntries?: number;
+}
+
+export interface FastPathRequest {
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body. */
+  body: unknown;
+  createContext: () => Promise<Context>;
+}
+
+export interface FastPathResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Distinct `Accept` values remembered (they come from clients). */
+const MAX_ACCEPT_VALUES = 64;
+const TRACE_HEADER = 'apollo-federation-include-trace';
+
+export class FastPath {
+  readonly operations: PreparedOperations;
+  /** Requests answered here (the rest went to Apollo). */
+  answered = 0;
+  private readonly contentTypes = new Map<string, string>();
+
+  constructor(private readonly options: FastPathOptions) {
+    this.operations = new PreparedOperations({
+      schema: options.schema,
+      ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+    });
+  }
+
+  /** Records each operation Apollo resolved, under the request text and operation name it came with. */
+  get plugin(): ApolloServerPlugin<Context> {
+    const operations = this.operations;
+    return {
+      async requestDidStart() {
+        return {
+          async didResolveOperation({ request, document, operation }) {
+            if (typeof request.query === 'string' && operation) {
+              operations.add(request.query, request.operationName, document, operation);
+            }
+          },
+        };
+      },
+    };
+  }
+
+  /** Remembers the content type Apollo chose for a successful answer to a request with this `Accept` value. */
+  learnContentType(accept: string | undefined, contentType: string | undefined): void {
+    const key = accept ?? '';
+    if (contentType === undefined || this.contentTypes.has(key)) {
+      return;
+    }
+    if (this.contentTypes.size >= MAX_ACCEPT_VALUES) {
+      return;
+    }
+    this.contentTypes.set(key, contentType);
+  }
+
+  /** The answer, or undefined when the request must go through Apollo. */
+  async execute(request: FastPathRequest): Promise<FastPathResponse | undefined> {
+    const started = performance.now();
+    const { body, headers } = request;
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      headers[TRACE_HEADER] !== undefined
+    ) {
+      return undefined;
+    }
+    const { query, operationName, variables, extensions } = body as Record<string, unknown>;
+    if (
+      typeof query !== 'string' ||
+      extensions !== undefined ||
+      (operationName !== undefined && operationName !== null && typeof operationName !== 'string') ||
+      (variables !== undefined &&
+        variables !== null &&
+        (typeof variables !== 'object' || Array.isArray(variables)))
+    ) {
+      return undefined;
+    }
+    const contentType = this.contentTypes.get(headers.accept ?? '');
+    const prepared = contentType && this.operations.get(query, operationName);
+    if (!prepared) {
+      return undefined;
+    }
+    const variableValues = (variables ?? undefined) as Record<string, unknown> | undefined;
+    if (
+      operationCost(this.options.schema, prepared.operation, prepared.fragments, variableValues ?? {}) >
+      this.options.maxCost
+    ) {
+      return undefined;
+    }
+    let context: Context;
+    try {
+      context = await request.createContext();
+    } catch {
+      return undefined;
+    }
+    const result = await prepared.run(context, variableValues);
+    if (!('data' in result)) {
+      return undefined;
+    }
+    let status = 200;
+    let errors: GraphQLFormattedError[] | undefined;
+    if (result.errors && result.errors.length > 0) {
+      errors = result.errors.map((error) => {
+        this.options.onError(error, context);
+        const { extensions, formatted } = enrich(error);
+        const http = extensions.http as { status?: unknown } | undefined;
+        if (http !== undefined) {
+          if (typeof http.status === 'number') {
+            status = http.status;
+          }
+          delete extensions.http;
+        }
+        try {
+          return this.options.formatError(formatted, error);
+        } catch {
+          return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+        }
+      });
+    }
+    this.options.onResponse({
+      context,
+      operationName: prepared.operationName,
+      errors,
+      httpStatus: status,
+      durationMs: performance.now() - started,
+    });
+    this.answered += 1;
+    // Apollo's field order and trailing newline (`orderExecutionResultFields`, `prettyJSONStringify`).
+    return {
+      status,
+      contentType,
+      body: `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`,
+    };
+  }
+}
+
+/**
+ * Apollo's `enrichError`: a default code, `extensions.http` left for the caller to take out. graphql-jit's errors
+ * may have no `extensions` at all.
+ */
+function enrich(error: GraphQLError): {
+  extensions: Record<string, unknown>;
+  formatted: GraphQLFormattedError;
+} {
+  const own = (error.extensions as Record<string, unknown> | undefined) ?? {};
+  const extensions: Record<string, unknown> = { ...own, code: own.code ?? 'INTERNAL_SERVER_ERROR' };
+  return { extensions, formatted: { ...error.toJSON(), extensions } };
+}

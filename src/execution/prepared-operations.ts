@@ -1,0 +1,114 @@
+import {
+  type DocumentNode,
+  execute,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
+
+/**
+ * Operations Apollo Server has already parsed, validated and resolved once, kept so the same request text can be
+ * executed again without Apollo's per-request pipeline (see `fast-path.ts`). Only Apollo adds entries (from its
+ * `didResolveOperation` hook), so nothing here ever accepts a document Apollo's own validation would refuse.
+ */
+export interface PreparedOperation {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  /** What Apollo reports as the operation name: the operation's own name, or null. */
+  readonly operationName: string | null;
+  readonly fragments: Record<string, FragmentDefinitionNode>;
+  /** Runs the operation; a result without `data` is a request error (bad variables): leave it to Apollo. */
+  run(contextValue: unknown, variables: Record<string, unknown> | undefined): Promise<ExecutionResult>;
+}
+
+export interface PreparedOperationsOptions {
+  schema: GraphQLSchema;
+  /** Distinct request texts kept; the oldest is dropped past this (a client sending ever-new texts gains nothing). */
+  maxEntries?: number;
+  /** Compile each operation with graphql-jit (default); false runs graphql-js `execute`. */
+  compile?: boolean;
+}
+
+const DEFAULT_MAX_ENTRIES = 500;
+
+/** The cache key of a request: its operation name (if any) and its exact text. */
+function keyOf(query: string, operationName: string | null | undefined): string {
+  return `${operationName ?? ''}\n${query}`;
+}
+
+export class PreparedOperations {
+  private readonly entries = new Map<string, PreparedOperation>();
+  private readonly maxEntries: number;
+
+  constructor(private readonly options: PreparedOperationsOptions) {
+    this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(query: string, operationName: string | null | undefined): PreparedOperation | undefined {
+    return this.entries.get(keyOf(query, operationName));
+  }
+
+  /** Keeps an operation Apollo validated and resolved for this exact request text and operation name. */
+  add(
+    query: string,
+    operationName: string | null | undefined,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+  ): void {
+    const key = keyOf(query, operationName);
+    if (this.entries.has(key)) {
+      return;
+    }
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) {
+        this.entries.delete(oldest.value);
+      }
+    }
+    const fragments: Record<string, FragmentDefinitionNode> = {};
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+        fragments[definition.name.value] = definition;
+      }
+    }
+    const { schema } = this.options;
+    const name = operation.name?.value ?? null;
+    const interpreted = async (contextValue: unknown, variables: Record<string, unknown> | undefined) =>
+      execute({
+        schema,
+        document,
+        contextValue,
+        variableValues: variables,
+        ...(operationName ? { operationName } : {}),
+      });
+    let run: PreparedOperation['run'] = interpreted;
+    if (this.options.compile !== false) {
+      // graphql-jit turns the operation into one JavaScript function (no per-field lookups of the AST, types
+      // and resolvers); anything it cannot compile keeps graphql-js.
+      let compiled:
+        ReturnType<typeof compileQuery<Record<string, unknown>, Record<string, unknown>>> | undefined;
+      try {
+        compiled = compileQuery<Record<string, unknown>, Record<string, unknown>>(
+          schema,
+          document,
+          operationName ?? undefined,
+        );
+      } catch {
+        compiled = undefined;
+      }
+      if (compiled && isCompiledQuery(compiled)) {
+        run = async (contextValue, variables) =>
+          compiled.query(undefined, contextValue, variables ?? {}) as
+            ExecutionResult | Promise<ExecutionResult>;
+      }
+    }
+    this.entries.set(key, { document, operation, operationName: name, fragments, run });
+  }
+}
