@@ -7,7 +7,8 @@
  *   GET  /__bench/counts          upstream requests by route since the last reset; `?reset=1` also resets
  *   POST /__bench/latency?ms=20   simulated latency on every upstream route (0 removes it)
  *
- * Run by the harness as `node --import tsx bench/emulator-process.ts`; not meant to be started by hand.
+ * The harness compiles it to plain JavaScript (`compilePeer`, with `src/emulator` imported from the `dist/` build)
+ * and runs that on plain Node; not meant to be started by hand (`npx tsx bench/emulator-process.ts` works too).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 

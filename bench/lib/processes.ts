@@ -4,10 +4,10 @@
  * ever signalled, by their pid.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import ts from 'typescript';
 
@@ -34,12 +34,77 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Options of {@link compilePeer}. */
+export interface CompileOptions {
+  /**
+   * Directory holding the compiled project (`dist`, as `npm run build` writes it): relative imports of files under
+   * `src/` are pointed at their compiled counterparts there, so a peer may use the project's own modules and still
+   * run on plain Node.
+   */
+  compiledSrc?: string;
+}
+
 /**
- * Compiles a self-contained bench peer to an `.mjs` file under `node_modules/.cache`, so it runs on plain Node
- * (a TypeScript loader would add its own worker thread and ~50 MB to the peer's RSS). Bare imports resolve
- * from the project's `node_modules`.
+ * Compiles a bench peer to an `.mjs` file under `node_modules/.cache`, so it runs on plain Node (a TypeScript
+ * loader would add its own worker thread and ~50 MB to the peer's RSS, and its helpers' CPU to every request).
+ * Bare imports resolve from the project's `node_modules`; any other relative import must be into `src/` and
+ * needs `compiledSrc`.
  */
-export function compilePeer(file: string): string {
+export function compilePeer(file: string, options: CompileOptions = {}): string {
+  const dir = join('node_modules', '.cache', 'jans-sessions-bench');
+  const target = join(dir, basename(file).replace(/\.ts$/, '.mjs'));
+  const src = resolve('src');
+  const rewrite = (specifier: string): string => {
+    if (!specifier.startsWith('.')) {
+      return specifier;
+    }
+    const imported = resolve(dirname(file), specifier);
+    const inSrc = relative(src, imported);
+    if (options.compiledSrc === undefined || inSrc.startsWith('..') || isAbsolute(inSrc)) {
+      throw new Error(`${file}: cannot compile the relative import ${specifier} into ${target}`);
+    }
+    const compiled = join(resolve(options.compiledSrc), inSrc);
+    if (!existsSync(compiled)) {
+      throw new Error(
+        `${compiled} is missing: run \`npm run build\` (or \`npm run bench\`, which builds first)`,
+      );
+    }
+    const path = relative(resolve(dir), compiled).split(sep).join('/');
+    return path.startsWith('.') ? path : `./${path}`;
+  };
+  const rewriteImports: ts.TransformerFactory<ts.SourceFile> = (context) => (sourceFile) => {
+    const visit = (node: ts.Node): ts.Node => {
+      if (
+        (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+        node.moduleSpecifier !== undefined &&
+        ts.isStringLiteral(node.moduleSpecifier)
+      ) {
+        const specifier = node.moduleSpecifier.text;
+        const rewritten = rewrite(specifier);
+        if (rewritten !== specifier) {
+          const literal = context.factory.createStringLiteral(rewritten, true);
+          return ts.isImportDeclaration(node)
+            ? context.factory.updateImportDeclaration(
+                node,
+                node.modifiers,
+                node.importClause,
+                literal,
+                node.attributes,
+              )
+            : context.factory.updateExportDeclaration(
+                node,
+                node.modifiers,
+                node.isTypeOnly,
+                node.exportClause,
+                literal,
+                node.attributes,
+              );
+        }
+      }
+      return ts.visitEachChild(node, visit, context);
+    };
+    return ts.visitNode(sourceFile, visit) as ts.SourceFile;
+  };
   const output = ts.transpileModule(readFileSync(file, 'utf8'), {
     fileName: file,
     compilerOptions: {
@@ -48,10 +113,9 @@ export function compilePeer(file: string): string {
       useDefineForClassFields: false,
       verbatimModuleSyntax: true,
     },
+    transformers: { after: [rewriteImports] },
   });
-  const dir = join('node_modules', '.cache', 'jans-sessions-bench');
   mkdirSync(dir, { recursive: true });
-  const target = join(dir, basename(file).replace(/\.ts$/, '.mjs'));
   writeFileSync(target, output.outputText);
   return target;
 }
