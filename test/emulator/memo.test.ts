@@ -74,10 +74,13 @@ describe('memoized wire JSON', () => {
     expectSame();
     record.jansAttrs = {};
     expectSame();
-    record.jansState = 'expired';
+    record.jansState = 'unauthenticated';
     record.del = !record.del;
     expectSame();
-    expect(JSON.parse(toWireJson(record))).toMatchObject({ state: 'expired', deviceSecrets: ['secret'] });
+    expect(JSON.parse(toWireJson(record))).toMatchObject({
+      state: 'unauthenticated',
+      deviceSecrets: ['secret'],
+    });
   });
 
   it('a blank sid still gets a new random outsideSid on every call', () => {
