@@ -233,7 +233,9 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       });
       if (answer) {
         res.statusCode = answer.status;
-        res.setHeader('content-type', answer.contentType);
+        for (const [name, value] of answer.headers) {
+          res.setHeader(name, value);
+        }
         res.end(answer.body);
         return;
       }

@@ -51,7 +51,8 @@ export interface FastPathRequest {
 
 export interface FastPathResponse {
   status: number;
-  contentType: string;
+  /** Content type first, then any an error's `extensions.http.headers` set (Apollo lets those win). */
+  headers: Map<string, string>;
   body: string;
 }
 
@@ -146,15 +147,25 @@ export class FastPath {
       return undefined;
     }
     let status = 200;
+    const responseHeaders = new Map<string, string>();
     let errors: GraphQLFormattedError[] | undefined;
     if (result.errors && result.errors.length > 0) {
       errors = result.errors.map((error) => {
         this.options.onError(error, context);
         const { extensions, formatted } = enrich(error);
-        const http = extensions.http as { status?: unknown } | undefined;
-        if (http !== undefined) {
+        // Apollo's `isPartialHTTPGraphQLHead` and `mergeHTTPGraphQLHead`: only a well-formed head is taken out.
+        const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
+        if (
+          typeof http === 'object' &&
+          http !== null &&
+          (http.status === undefined || typeof http.status === 'number') &&
+          (http.headers === undefined || http.headers instanceof Map)
+        ) {
           if (typeof http.status === 'number') {
             status = http.status;
+          }
+          for (const [name, value] of (http.headers as Map<string, string> | undefined) ?? []) {
+            responseHeaders.set(name, value);
           }
           delete extensions.http;
         }
@@ -174,9 +185,12 @@ export class FastPath {
     });
     this.answered += 1;
     // Apollo's field order and trailing newline (`orderExecutionResultFields`, `prettyJSONStringify`).
+    if (!responseHeaders.has('content-type')) {
+      responseHeaders.set('content-type', contentType);
+    }
     return {
       status,
-      contentType,
+      headers: responseHeaders,
       body: `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`,
     };
   }

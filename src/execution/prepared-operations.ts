@@ -34,9 +34,15 @@ export interface PreparedOperationsOptions {
 
 const DEFAULT_MAX_ENTRIES = 500;
 
-/** The cache key of a request: its operation name (if any) and its exact text. */
+/**
+ * The cache key of a request: its operation name (if any) and its exact text. Absent and `null` are the same
+ * request to Apollo, but `""` is not (it names no operation: Apollo refuses it); and the name's length keeps a
+ * name holding a newline from reading as another name plus the start of the text.
+ */
 function keyOf(query: string, operationName: string | null | undefined): string {
-  return `${operationName ?? ''}\n${query}`;
+  return operationName === undefined || operationName === null
+    ? `-${query}`
+    : `${operationName.length}:${operationName}${query}`;
 }
 
 export class PreparedOperations {

@@ -306,6 +306,18 @@ describe('injection attempts in every filter field: refused before any upstream 
     expectNoUpstream();
   });
 
+  it('a bad Session and a keyless User in one _entities: two errors, no unhandled rejection', async () => {
+    // Once crashed the process: the User resolver threw synchronously while the Session one's rejection waited.
+    const r = await post({
+      query:
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sid } ... on User { inum } } }',
+      variables: { r: [{ __typename: 'Session', sid: 'a/b' }, { __typename: 'User' }] },
+    });
+    const body = r.json() as { errors?: { extensions?: { code?: string } }[] };
+    expect(body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+    expectNoUpstream();
+  });
+
   it('a hostile userDn in revokeUserSessions deletes nothing', async () => {
     const before = stack.emulator.store.all().length;
     const r = await post({

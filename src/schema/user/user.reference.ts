@@ -22,10 +22,14 @@ export function toUser(
   throw new InvalidInputError('representations', 'a User reference needs userDn or inum');
 }
 
-/** Federation `_entities` for `User @key(fields: "userDn") @key(fields: "inum")`. */
-export function resolveUserReference(
+/**
+ * Federation `_entities` for `User @key(fields: "userDn") @key(fields: "inum")`. Async so a bad reference is a
+ * rejected promise, never a synchronous throw: @apollo/subgraph maps every representation before awaiting any, so
+ * a throw here would leave an earlier representation's rejection unhandled, and Node would exit on it.
+ */
+export async function resolveUserReference(
   reference: { userDn?: string | null; inum?: string | null },
   ctx: Context,
-): User {
+): Promise<User> {
   return toUser(reference, ctx.settings.peopleBaseDn);
 }
