@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.BENCH_EMULATOR_PORT ?? 0);
   const controlPort = Number(process.env.BENCH_CONTROL_PORT ?? 0);
   const sessionCount = Number(process.env.BENCH_SESSIONS ?? 300);
-  const emulator = await startEmulator({ port, sessionCount, seed: 42 });
+  const emulator = await startEmulator({ port, sessionCount, seed: 42, maxRecordedRequests: 1000 });
 
   const records = emulator.store.all();
   const now = Date.now();

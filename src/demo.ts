@@ -24,6 +24,6 @@ export async function startDemoUpstream(
   config: Config,
   options: EmulatorOptions = {},
 ): Promise<{ emulator: Emulator; config: ServerConfig }> {
-  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options });
+  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, maxRecordedRequests: 1000, ...options });
   return { emulator, config: configForEmulator(config, emulator) };
 }

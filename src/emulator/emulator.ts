@@ -26,6 +26,11 @@ export type { Fault } from './faults.js';
 export interface EmulatorOptions {
   /** Interface to bind; default `127.0.0.1`. */
   host?: string;
+  /**
+   * Keep only about this many of the latest requests in `requests` (counts stay exact); default all, as tests
+   * want. A long-running emulator (the demo, benchmarks) sets it so memory does not grow with traffic.
+   */
+  maxRecordedRequests?: number;
   /** Port; default 0 (ephemeral). */
   port?: number;
   /** PRNG seed for demo data and fault dice; default 42. */
@@ -74,7 +79,7 @@ export interface Emulator {
   readonly clientSecret: string;
   /** The data behind the endpoints. */
   readonly store: SessionStore;
-  /** Every request received, in order. */
+  /** Requests received, in order: every one, or the latest `maxRecordedRequests`. */
   readonly requests: RecordedRequest[];
   /** Number of requests that matched `route`, or of all requests when omitted. */
   count(route?: RouteName): number;
@@ -297,6 +302,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ]);
   const faults = new FaultInjector<RouteName>(mulberry32(seed ^ 0x5eed));
   const requests: RecordedRequest[] = [];
+  const maxRecorded = options.maxRecordedRequests ?? Number.POSITIVE_INFINITY;
+  const counts = new Map<RouteName | null, number>();
+  let total = 0;
   const sockets = new Set<Socket>();
   const sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   let closed = false;
@@ -347,6 +355,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       status: 0,
     };
     requests.push(record);
+    total += 1;
+    counts.set(route, (counts.get(route) ?? 0) + 1);
+    if (requests.length > 2 * maxRecorded) {
+      requests.splice(0, requests.length - maxRecorded);
+    }
 
     // A fault with `afterHandling` replaces the answer once the operation has run.
     let late: Fault | undefined;
@@ -692,10 +705,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clientSecret: DEMO_CLIENT_SECRET,
     store,
     requests,
-    count: (route?: RouteName) =>
-      route === undefined ? requests.length : requests.filter((r) => r.route === route).length,
+    count: (route?: RouteName) => (route === undefined ? total : (counts.get(route) ?? 0)),
     resetCounts: () => {
       requests.length = 0;
+      counts.clear();
+      total = 0;
     },
     jwksUrl: `${origin}${JWKS_PATH}`,
     issueJwt: (claims: Record<string, unknown>, jwtOptions: { expiresInSeconds?: number } = {}) => {

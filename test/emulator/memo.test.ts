@@ -168,3 +168,31 @@ describe('memoized search', () => {
     }
   });
 });
+
+describe('recorded requests', () => {
+  it('keeps only about maxRecordedRequests of them, while counts stay exact', async () => {
+    const { startEmulator } = await import('../../src/emulator/emulator.js');
+    const emulator = await startEmulator({ sessionCount: 3, maxRecordedRequests: 5 });
+    try {
+      const token = emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly']);
+      for (let i = 0; i < 23; i += 1) {
+        const response = await fetch(
+          `${emulator.configApiUrl}/api/v1/jans-auth-server/session/search?limit=1`,
+          {
+            headers: { authorization: `Bearer ${token}` },
+          },
+        );
+        expect(response.status).toBe(200);
+      }
+      expect(emulator.count()).toBe(23);
+      expect(emulator.count('search')).toBe(23);
+      expect(emulator.requests.length).toBeGreaterThanOrEqual(5);
+      expect(emulator.requests.length).toBeLessThanOrEqual(10);
+      expect(emulator.requests.at(-1)?.route).toBe('search');
+      emulator.resetCounts();
+      expect(emulator.count('search')).toBe(0);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
