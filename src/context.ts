@@ -66,20 +66,26 @@ export interface RequestScope {
 export interface RequestInfo {
   authorization: string | undefined;
   requestId: string;
-  log: Logger;
+  /** The request's logger; taken from `scope` when omitted. */
+  log?: Logger;
   caller: Caller;
   /** The HTTP request's scope, shared with the server's operation log line; a fresh one when omitted (tests). */
   scope?: RequestScope;
 }
 
 export function createContext(deps: ContextDeps, request: RequestInfo): Context {
+  const scope: RequestScope = request.scope ?? {
+    log: request.log as Logger,
+    method: 'POST',
+    operationLogged: false,
+  };
   const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.authorization);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(deps.http, auth, (call) => {
     upstream.calls += 1;
     deps.onUpstreamCall?.(call);
     if (call.error) {
-      request.log.warn(
+      scope.log.warn(
         {
           operation: call.operation,
           status: call.status,
@@ -103,10 +109,13 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     },
     settings: deps.settings,
     requestId: request.requestId,
-    log: request.log,
+    // A getter: the server's scope makes its child logger only when something is logged.
+    get log() {
+      return request.log ?? scope.log;
+    },
     now: Date.now(),
     upstream,
-    scope: request.scope ?? { log: request.log, method: 'POST', operationLogged: false },
+    scope,
   };
 }
 

@@ -223,7 +223,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
         authorization,
         apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
       });
-      return createContext(deps, { authorization, requestId, log: scope.log, caller, scope });
+      return createContext(deps, { authorization, requestId, caller, scope });
     };
     if (req.method === 'POST' && config.fastPath) {
       const answer = await fastPath.execute({
@@ -282,9 +282,16 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const log = logger.child({ requestId });
+    let log: Logger | undefined;
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const scope: RequestScope = { log, method: req.method ?? 'GET', operationLogged: false };
+    // The child logger is made on first use: most requests at LOG_LEVEL=warn never log.
+    const scope: RequestScope = {
+      get log() {
+        return (log ??= logger.child({ requestId }));
+      },
+      method: req.method ?? 'GET',
+      operationLogged: false,
+    };
     const started = performance.now();
     await route(req, res, url, scope, requestId);
     // 4xx only: a 500 was logged with its error already.
@@ -294,7 +301,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       res.statusCode >= 400 &&
       res.statusCode < 500
     ) {
-      log.info(
+      scope.log.info(
         {
           method: scope.method,
           httpStatus: res.statusCode,
@@ -313,7 +320,6 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     scope: RequestScope,
     requestId: string,
   ): Promise<void> {
-    const { log } = scope;
     try {
       if (url.pathname.startsWith(ASSET_PREFIX)) {
         if (!(await graphiql.sendAsset(req, res, url.pathname.slice(ASSET_PREFIX.length)))) {
@@ -361,7 +367,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
         return;
       }
       const errorId = randomUUID();
-      log.error({ errorId, err: error }, 'request failed');
+      scope.log.error({ errorId, err: error }, 'request failed');
       if (!res.headersSent) {
         sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR', { errorId }));
       } else {
