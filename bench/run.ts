@@ -288,9 +288,17 @@ async function main(): Promise<void> {
     JANS_API_KEYS: API_KEY,
     ...oursEnv,
   };
-  const oursArgs = args['cpu-prof']
-    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, 'dist/index.js']
-    : ['dist/index.js'];
+  // Node flags exactly as `npm start` passes them (`node <flags> dist/index.js`).
+  const startFlags = (
+    JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
+  ).scripts.start
+    .split(' ')
+    .filter((word) => word.startsWith('--'));
+  const oursArgs = [
+    ...startFlags,
+    ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+    'dist/index.js',
+  ];
   const wanted = [...settings.targets];
   if (settings.infoLogScenarios.length > 0 && settings.targets.includes('ours')) {
     wanted.splice(wanted.indexOf('ours') + 1, 0, 'ours-info');
@@ -339,7 +347,7 @@ async function main(): Promise<void> {
         );
       } else {
         const logLevel = id === 'ours-info' ? 'info' : 'warn';
-        const childArgs = id === 'ours' ? oursArgs : ['dist/index.js'];
+        const childArgs = id === 'ours' ? oursArgs : [...startFlags, 'dist/index.js'];
         command = `node ${childArgs.join(' ')} (NODE_ENV=production, LOG_LEVEL=${logLevel}, client credentials + API key${
           Object.keys(oursEnv).length > 0
             ? `, ${Object.entries(oursEnv)

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 import { GraphQLError } from 'graphql';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 
 import type { Config } from './config.js';
 
@@ -31,10 +31,24 @@ function unauthenticated(message: string): GraphQLError {
  */
 export function createCallerAuthenticator(auth: Config['auth']): CallerAuthenticator {
   const keyDigests = auth.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
-  const jwks = auth.jwksUrl
-    ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 5000 })
-    : undefined;
-  const required = keyDigests.length > 0 || jwks !== undefined;
+  const jwksUrl = auth.jwksUrl;
+  // jose is loaded with the first bearer token to check: a deployment with API keys only never pays its memory.
+  let verifier: Promise<(token: string) => Promise<JWTPayload>> | undefined;
+  const verify = (token: string) => {
+    verifier ??= import('jose').then(({ createRemoteJWKSet, jwtVerify }) => {
+      const jwks = createRemoteJWKSet(new URL(jwksUrl as string), { timeoutDuration: 5000 });
+      return async (jwt: string) =>
+        (
+          await jwtVerify(jwt, jwks, {
+            ...(auth.issuer ? { issuer: auth.issuer } : {}),
+            ...(auth.audience ? { audience: auth.audience } : {}),
+          })
+        ).payload;
+    });
+    return verifier.then((check) => check(token));
+  };
+  const jwks = jwksUrl !== undefined;
+  const required = keyDigests.length > 0 || jwks;
 
   return async ({ authorization, apiKey }) => {
     if (!required) {
@@ -51,10 +65,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
     if (bearer !== undefined && jwks) {
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(bearer, jwks, {
-          ...(auth.issuer ? { issuer: auth.issuer } : {}),
-          ...(auth.audience ? { audience: auth.audience } : {}),
-        }));
+        payload = await verify(bearer);
       } catch {
         throw unauthenticated('Invalid or expired bearer token');
       }

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 
 import { ConfigError, formatEnvironmentHelp, loadConfig } from './config.js';
-import { startDemoUpstream } from './demo.js';
 import { createLogger } from './logger.js';
 import { createServer, type ServerConfig } from './server.js';
 
@@ -24,6 +23,8 @@ async function main(): Promise<void> {
   let serverConfig: ServerConfig;
   let stopEmulator: (() => Promise<void>) | undefined;
   if (config.upstream.configApiUrl === undefined) {
+    // The emulator is only loaded for the demo: a real deployment never has it in memory.
+    const { startDemoUpstream } = await import('./demo.js');
     const demo = await startDemoUpstream(config);
     const { emulator } = demo;
     stopEmulator = () => emulator.close();

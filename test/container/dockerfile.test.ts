@@ -64,7 +64,10 @@ describe('Dockerfile', () => {
     expect(user).not.toMatch(/^(root|0)(:|$)/);
     expect(all(runtime, 'ENV').join(' ')).toMatch(/\bNODE_ENV[= ]production\b/);
     // Not `npm start`: that rebuilds first (needing dev dependencies) and would not pass SIGTERM on.
-    expect(all(runtime, 'CMD').at(-1)).toMatch(/^\["node",\s*"dist\/index\.js"\]$/);
+    // The same node flags as `npm start` (memory: bench/results/levers.md).
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts
+      .start;
+    expect(JSON.parse(all(runtime, 'CMD').at(-1) ?? '[]')).toEqual(start.split(' '));
   });
 
   it('exposes port 4000 and checks its health over HTTP', () => {
