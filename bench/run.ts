@@ -4,11 +4,13 @@
  * `dist/`) and a hand-written Apollo Server + RESTDataSource subgraph. For each latency setting and scenario the
  * targets take turns (A B C D A B C D) under the same autocannon load, so machine drift hits them alike. Writes
  * `bench/results/latest.md` (committed) and `latest.json` (raw, git-ignored). Loopback only; every run is bounded.
+ * After the load rounds of each latency setting, `session` (every target) and `_entities` × 100 (the GraphQL
+ * targets and the upstream) are probed unloaded, at 1 connection: the `_entities` latency check reads those.
  *
  *   npm run bench                               # full run (~10 min); builds dist/ first
  *   npm run bench -- --quick                    # smoke: 1 round × 2 s, two scenarios → bench/results/quick.md
  *   options: --duration 4 --rounds 2 --warmup 2 (halved after the first latency) --connections 50
- *            --latency 0,20 --sessions 300
+ *            --latency 0,20 --sessions 300   --probe-duration 3 (1 with --quick; the unloaded probes)
  *            --scenarios session,sessions20,sessions200,filtered,entities100,mixed
  *            --targets upstream,proxy,ours,apollo-rest   --info-logs sessions20 (or none)
  *            --ours-env JANS_MAX_CONCURRENCY=64 (repeatable)   --cpu-prof (profile ours; summary in the report)
@@ -44,6 +46,7 @@ import {
   type BenchSettings,
   evaluateChecks,
   FOREIGN_LIMIT,
+  type ProbeRecord,
   type ProcessInfo,
   renderMarkdown,
   type RunRecord,
@@ -68,6 +71,7 @@ const { values: args } = parseArgs({
     'info-logs': { type: 'string' },
     'ours-env': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'boolean', default: false },
+    'probe-duration': { type: 'string' },
     out: { type: 'string' },
     'from-json': { type: 'string' },
   },
@@ -101,6 +105,7 @@ function oneOf<T extends string>(name: string, values: string[], allowed: readon
 
 const quick = args.quick;
 const BASE_TARGETS: readonly TargetId[] = ['upstream', 'proxy', 'ours', 'apollo-rest'];
+const probeDurationS = positive('probe-duration', args['probe-duration'] ?? (quick ? '1' : '3'));
 const settings: BenchSettings = {
   connections: positive('connections', args.connections),
   durationS: positive('duration', args.duration ?? (quick ? '2' : '4')),
@@ -122,6 +127,7 @@ const settings: BenchSettings = {
   sessionCount: positive('sessions', args.sessions),
   infoLogScenarios: oneOf('info-logs', list(args['info-logs'] ?? (quick ? 'none' : 'sessions20')), SCENARIOS),
   peakRssResettable: true,
+  probeDurationS,
 };
 const outMd = args.out ?? (quick ? 'bench/results/quick.md' : 'bench/results/latest.md');
 const outJson = outMd.replace(/\.md$/, '.json');
@@ -150,6 +156,16 @@ interface Target {
 
 function targetsOf(scenario: ScenarioName, all: Target[]): Target[] {
   return all.filter((t) => t.id !== 'ours-info' || settings.infoLogScenarios.includes(scenario));
+}
+
+/** Probed unloaded (when selected): a single upstream call, and one `_entities` batch of 100. */
+const PROBED: readonly ScenarioName[] = ['session', 'entities100'];
+
+/** The targets probed in a scenario: `session` on every target, `_entities` on the GraphQL ones and the upstream. */
+function probeTargetsOf(scenario: ScenarioName, all: Target[]): Target[] {
+  return targetsOf(scenario, all).filter(
+    (t) => scenario !== 'entities100' || (t.id !== 'ours-info' && (t.graphql || t.id === 'upstream')),
+  );
 }
 
 async function control<T>(base: string, path: string, method: 'GET' | 'POST' = 'GET'): Promise<T> {
@@ -237,10 +253,14 @@ async function main(): Promise<void> {
         (laterWarmupS() + settings.rounds * settings.durationS + 0.6 * (settings.rounds + 1)),
     0,
   );
+  const probesPerLatency = PROBED.filter((s) => settings.scenarios.includes(s)).reduce(
+    (sum, s) => sum + settings.targets.filter((t) => s !== 'entities100' || t !== 'proxy').length,
+    0,
+  );
   console.log(
     `bench: ${settings.scenarios.join(', ')} × ${settings.targets.join(', ')} at ${settings.latencies.join(', ')} ms; ` +
       `${settings.connections} connections, ${settings.rounds} × ${settings.durationS} s (+${settings.warmupS} s warm-up); ` +
-      `at least ${Math.ceil((perLatency * settings.latencies.length) / 60)} min`,
+      `at least ${Math.ceil(((perLatency + probesPerLatency * (probeDurationS + 0.6)) * settings.latencies.length) / 60)} min`,
   );
 
   const emulatorPort = await freePort();
@@ -398,6 +418,7 @@ async function main(): Promise<void> {
   }
 
   const runs: RunRecord[] = [];
+  const probes: ProbeRecord[] = [];
   const peakRss = new Map<string, number | undefined>();
   const overallPeak = new Map<number, number>();
   await control(controlBase, '/__bench/counts?reset=1');
@@ -482,6 +503,44 @@ async function main(): Promise<void> {
         }
       }
     }
+    // Unloaded probes: one request at a time, so p50 is the cost of an operation, not a queue (at the load runs'
+    // connections, p50 ≈ connections / req/s). The upstream is idle here: the last run ended with waitIdle.
+    for (const name of PROBED.filter((s) => settings.scenarios.includes(s))) {
+      for (const target of probeTargetsOf(name, targets)) {
+        await control(controlBase, '/__bench/counts?reset=1');
+        const result = await runLoad({
+          origin: target.origin,
+          requests: target.graphql ? scenarios[name].graphql : scenarios[name].rest,
+          headers: target.headers,
+          connections: 1,
+          durationS: probeDurationS,
+          graphql: target.graphql,
+        });
+        await waitIdle(controlBase, [emulator.pid, target.pid]);
+        const counts = await control<UpstreamCounts>(controlBase, '/__bench/counts?reset=1');
+        const upstreamPerOp = counts.total / (result.requests + 1);
+        probes.push({
+          latencyMs: latency,
+          scenario: name,
+          target: target.id,
+          connections: 1,
+          requests: result.requests,
+          errors: result.errors,
+          rps: result.rps,
+          p50: result.p50,
+          p99: result.p99,
+          upstreamPerOp,
+        });
+        console.log(
+          `${String(latency).padStart(3)} ms  ${name.padEnd(12)} ${target.id.padEnd(12)} 1 conn: ` +
+            `${fmt(result.rps).padStart(6)} req/s  p50 ${fmt(result.p50, 1).padStart(6)}  p99 ${fmt(result.p99, 1).padStart(6)} ms  ` +
+            `upstream/op ${fmt(upstreamPerOp, 2)}  errors ${result.errors}`,
+        );
+        if (result.errors > 0) {
+          console.log(`    e.g. ${result.errorSamples[0] ?? ''}`);
+        }
+      }
+    }
   }
   await control(controlBase, '/__bench/latency?ms=0', 'POST');
 
@@ -539,7 +598,8 @@ async function main(): Promise<void> {
     processes,
     runs,
     summaries,
-    checks: evaluateChecks(summaries, settings),
+    probes,
+    checks: evaluateChecks(summaries, settings, probes),
     ...(profile ? { profile } : {}),
     durationS: (Date.now() - started) / 1000,
   };
@@ -585,6 +645,11 @@ function notes(data: BenchData): string[] {
       );
     }
   }
+  if (data.probes.some((p) => p.scenario === 'entities100' && p.target === 'ours')) {
+    out.push(
+      `The \`_entities × 100\` latency check reads the unloaded probes (1 connection, one request at a time): at ${data.settings.connections} connections a p50 is mostly queueing (≈ connections ÷ req/s), which measures throughput, not whether one batched \`_entities\` of 100 costs about one upstream call rather than 100 sequential GETs.`,
+    );
+  }
   out.push(
     'GraphQL Mesh (`@omnigraph/openapi` composed with `@graphql-mesh/compose-cli`) served by Hive Gateway is not measured: `@graphql-hive/gateway` 2.15.1 declares Node ≥ 20, but its runtime (`@graphql-tools/executor` 2.1, `@whatwg-node/promise-helpers` 2, `@whatwg-node/disposablestack`, `@whatwg-node/fetch` 0.12) requires Node ≥ 22.15, and the install adds 792 packages with engine warnings. Revisit when the project moves to Node 22.',
     `The "upstream" rows call the emulator directly with a bearer token: they show what the upstream itself sustains on this machine while sharing it with the load generator, and its RSS column is the emulator process (${upstreamCommand.includes('tsx') ? 'run under `tsx`, whose loader adds ~50 MB' : 'compiled JavaScript on plain Node, like the peers'}). For \`_entities\` the upstream row is one \`pattern\` search for the 100 sids, the cheapest REST equivalent; the done-when check compares with a single \`GET /session/sid/{sid}\` instead.`,
@@ -597,8 +662,12 @@ function notes(data: BenchData): string[] {
 
 /** Re-renders a report (checks and notes included) from the raw JSON of an earlier run. */
 function renderFromJson(file: string): void {
-  const data = JSON.parse(readFileSync(file, 'utf8')) as BenchData;
-  data.checks = evaluateChecks(data.summaries, data.settings);
+  // Runs from before the unloaded probes have no `probes`: the checks fall back to the loaded figures.
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Omit<BenchData, 'probes'> & {
+    probes?: ProbeRecord[];
+  };
+  const data: BenchData = { ...parsed, probes: parsed.probes ?? [] };
+  data.checks = evaluateChecks(data.summaries, data.settings, data.probes);
   const out = args.out ?? file.replace(/\.json$/, '.md');
   writeFileSync(out, renderMarkdown(data, notes(data)));
   console.log(`bench: wrote ${out} from ${file}`);
