@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 import { GraphQLError } from 'graphql';
 import type { JWTPayload } from 'jose';
@@ -55,7 +55,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
       return { kind: 'anonymous', id: 'anonymous', canMutate: true };
     }
     if (apiKey !== undefined && keyDigests.length > 0) {
-      const digest = createHash('sha256').update(apiKey).digest();
+      const digest = hash('sha256', apiKey, 'buffer');
       if (keyDigests.some((known) => timingSafeEqual(known, digest))) {
         return { kind: 'api-key', id: `key:${digest.toString('hex').slice(0, 8)}`, canMutate: true };
       }

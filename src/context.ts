@@ -99,14 +99,8 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
   return {
     caller: request.caller,
     sessions,
-    loaders: {
-      session: createSessionLoader(sessions, {
-        maxPageSize: deps.settings.maxPageSize,
-        searchHealth: deps.searchHealth,
-        onBatch: deps.onBatch,
-      }),
-      userSessions: createUserSessionsLoader(sessions, { maxPageSize: deps.settings.maxPageSize }),
-    },
+    // Made on first use: most operations need one loader, many none.
+    loaders: lazyLoaders(sessions, deps),
     settings: deps.settings,
     requestId: request.requestId,
     // A getter: the server's scope makes its child logger only when something is logged.
@@ -116,6 +110,25 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     now: Date.now(),
     upstream,
     scope,
+  };
+}
+
+function lazyLoaders(sessions: SessionApi, deps: ContextDeps): Context['loaders'] {
+  let session: Context['loaders']['session'] | undefined;
+  let userSessions: Context['loaders']['userSessions'] | undefined;
+  return {
+    get session() {
+      return (session ??= createSessionLoader(sessions, {
+        maxPageSize: deps.settings.maxPageSize,
+        searchHealth: deps.searchHealth,
+        onBatch: deps.onBatch,
+      }));
+    },
+    get userSessions() {
+      return (userSessions ??= createUserSessionsLoader(sessions, {
+        maxPageSize: deps.settings.maxPageSize,
+      }));
+    },
   };
 }
 
