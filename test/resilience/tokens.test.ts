@@ -31,7 +31,8 @@ describe('token lifecycle with 2-second tokens', () => {
       responses.forEach((r, i) => expect(r.body.data?.session?.sid).toBe(sids[i]));
       expect(elapsed).toBeGreaterThan(2 * REFRESH_EVERY_MS);
       const tokenRequests = emulator.count('token');
-      expect(tokenRequests).toBeGreaterThanOrEqual(3);
+      // At least one refresh; a third token depends on when the first was fetched, which a busy machine delays.
+      expect(tokenRequests).toBeGreaterThanOrEqual(2);
       expect(tokenRequests).toBeLessThanOrEqual(Math.floor(elapsed / REFRESH_EVERY_MS) + 1);
     } finally {
       await stack.close();
