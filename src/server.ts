@@ -111,6 +111,11 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     durationMs: number,
   ) => {
     const scope = contextValue.scope;
+    scope.operationLogged = true;
+    // Asked first: reaching for `contextValue.log` makes the request's child logger, even when info is off.
+    if (!logger.isLevelEnabled('info')) {
+      return;
+    }
     contextValue.log.info(
       {
         operationName: operationName ?? null,
@@ -123,7 +128,6 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       },
       'graphql operation',
     );
-    scope.operationLogged = true;
   };
   const fastPath = new FastPath({
     schema,

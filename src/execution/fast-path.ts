@@ -6,7 +6,7 @@ import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql
 import type { Context } from '../context.js';
 import { operationCost } from '../schema/limits.js';
 
-import { PreparedOperations } from './prepared-operations.js';
+import { type PreparedOperation, PreparedOperations } from './prepared-operations.js';
 
 /**
  * The fast path: a repeat of a request Apollo Server has already answered, executed without Apollo's per-request
@@ -59,6 +59,9 @@ export interface FastPathResponse {
 /** Distinct `Accept` values remembered (they come from clients). */
 const MAX_ACCEPT_VALUES = 64;
 const TRACE_HEADER = 'apollo-federation-include-trace';
+/** Costs remembered per operation, for variable sets of at most this many JSON characters. */
+const MAX_COSTS_PER_OPERATION = 64;
+const MAX_COST_KEY = 256;
 
 export class FastPath {
   readonly operations: PreparedOperations;
@@ -101,6 +104,23 @@ export class FastPath {
     this.contentTypes.set(key, contentType);
   }
 
+  /**
+   * The operation's cost with these variables (`operationCost`, as Apollo's plugin computes it). Small variable
+   * sets are remembered per operation: a client paging through results sends a handful of distinct ones.
+   */
+  private costOf(prepared: PreparedOperation, variables: Record<string, unknown> | undefined): number {
+    const key = variables === undefined ? '' : JSON.stringify(variables);
+    const cached = key.length <= MAX_COST_KEY ? prepared.costs.get(key) : undefined;
+    if (cached !== undefined) {
+      return cached;
+    }
+    const cost = operationCost(this.options.schema, prepared.operation, prepared.fragments, variables ?? {});
+    if (key.length <= MAX_COST_KEY && prepared.costs.size < MAX_COSTS_PER_OPERATION) {
+      prepared.costs.set(key, cost);
+    }
+    return cost;
+  }
+
   /** The answer, or undefined when the request must go through Apollo. */
   async execute(request: FastPathRequest): Promise<FastPathResponse | undefined> {
     const started = performance.now();
@@ -130,10 +150,7 @@ export class FastPath {
       return undefined;
     }
     const variableValues = (variables ?? undefined) as Record<string, unknown> | undefined;
-    if (
-      operationCost(this.options.schema, prepared.operation, prepared.fragments, variableValues ?? {}) >
-      this.options.maxCost
-    ) {
+    if (this.costOf(prepared, variableValues) > this.options.maxCost) {
       return undefined;
     }
     let context: Context;

@@ -20,6 +20,8 @@ export interface PreparedOperation {
   /** What Apollo reports as the operation name: the operation's own name, or null. */
   readonly operationName: string | null;
   readonly fragments: Record<string, FragmentDefinitionNode>;
+  /** Costs already computed, by the JSON of the variables (filled by the fast path). */
+  readonly costs: Map<string, number>;
   /** Runs the operation; a result without `data` is a request error (bad variables): leave it to Apollo. */
   run(contextValue: unknown, variables: Record<string, unknown> | undefined): Promise<ExecutionResult>;
 }
@@ -115,6 +117,6 @@ export class PreparedOperations {
             ExecutionResult | Promise<ExecutionResult>;
       }
     }
-    this.entries.set(key, { document, operation, operationName: name, fragments, run });
+    this.entries.set(key, { document, operation, operationName: name, fragments, costs: new Map(), run });
   }
 }

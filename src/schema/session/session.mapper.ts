@@ -43,8 +43,8 @@ class WireSession implements Session {
     return parseJanssenDate(this.wire.expirationDate) ?? null;
   }
   get expired(): boolean {
-    const expirationDate = this.expirationDate;
-    return expirationDate !== null && expirationDate.getTime() <= this.now;
+    const expiresAt = parseJanssenDate(this.wire.expirationDate)?.getTime();
+    return expiresAt !== undefined && expiresAt <= this.now;
   }
   get deletable(): boolean | null {
     return this.wire.deletable ?? null;
