@@ -96,27 +96,32 @@ export class PreparedOperations {
         variableValues: variables,
         ...(operationName ? { operationName } : {}),
       });
-    let run: PreparedOperation['run'] = interpreted;
-    if (this.options.compile !== false) {
+    const compile = (): PreparedOperation['run'] => {
+      if (this.options.compile === false) {
+        return interpreted;
+      }
       // graphql-jit turns the operation into one JavaScript function (no per-field lookups of the AST, types
       // and resolvers); anything it cannot compile keeps graphql-js.
-      let compiled:
-        ReturnType<typeof compileQuery<Record<string, unknown>, Record<string, unknown>>> | undefined;
       try {
-        compiled = compileQuery<Record<string, unknown>, Record<string, unknown>>(
+        const compiled = compileQuery<Record<string, unknown>, Record<string, unknown>>(
           schema,
           document,
           operationName ?? undefined,
         );
+        if (isCompiledQuery(compiled)) {
+          return async (contextValue, variables) =>
+            compiled.query(undefined, contextValue, variables ?? {}) as
+              ExecutionResult | Promise<ExecutionResult>;
+        }
       } catch {
-        compiled = undefined;
+        // graphql-js below
       }
-      if (compiled && isCompiledQuery(compiled)) {
-        run = async (contextValue, variables) =>
-          compiled.query(undefined, contextValue, variables ?? {}) as
-            ExecutionResult | Promise<ExecutionResult>;
-      }
-    }
+      return interpreted;
+    };
+    // Compiled when first repeated, not when Apollo first resolves it: a one-off request costs no compilation.
+    let compiledRun: PreparedOperation['run'] | undefined;
+    const run: PreparedOperation['run'] = (contextValue, variables) =>
+      (compiledRun ??= compile())(contextValue, variables);
     this.entries.set(key, { document, operation, operationName: name, fragments, costs: new Map(), run });
   }
 }
