@@ -63,22 +63,15 @@ export interface RequestScope {
   operationLogged: boolean;
 }
 
-export interface RequestInfo {
+/** The HTTP request's scope (shared with the server's operation log line, logger included), or just a logger (tests). */
+export type RequestInfo = {
   authorization: string | undefined;
   requestId: string;
-  /** The request's logger; taken from `scope` when omitted. */
-  log?: Logger;
   caller: Caller;
-  /** The HTTP request's scope, shared with the server's operation log line; a fresh one when omitted (tests). */
-  scope?: RequestScope;
-}
+} & ({ scope: RequestScope; log?: undefined } | { scope?: undefined; log: Logger });
 
 export function createContext(deps: ContextDeps, request: RequestInfo): Context {
-  const scope: RequestScope = request.scope ?? {
-    log: request.log as Logger,
-    method: 'POST',
-    operationLogged: false,
-  };
+  const scope: RequestScope = request.scope ?? { log: request.log, method: 'POST', operationLogged: false };
   const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.authorization);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(deps.http, auth, (call) => {
@@ -105,7 +98,7 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     requestId: request.requestId,
     // A getter: the server's scope makes its child logger only when something is logged.
     get log() {
-      return request.log ?? scope.log;
+      return scope.log;
     },
     now: Date.now(),
     upstream,

@@ -193,7 +193,8 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
           };
         },
       },
-      fastPath.plugin,
+      // Records what the fast path may answer; nothing to record when it is off.
+      ...(config.fastPath ? [fastPath.plugin] : []),
     ],
   });
   await apollo.start();
@@ -261,7 +262,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       context: createRequestContext,
     });
     res.statusCode = response.status ?? 200;
-    if (res.statusCode === 200 && req.method === 'POST') {
+    if (config.fastPath && res.statusCode === 200 && req.method === 'POST') {
       fastPath.learnContentType(req.headers.accept, response.headers.get('content-type'));
     }
     for (const [name, value] of response.headers) {

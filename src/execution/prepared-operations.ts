@@ -4,10 +4,11 @@ import {
   type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLSchema,
-  Kind,
   type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
+
+import { fragmentsByName } from '../schema/limits.js';
 
 /**
  * Operations Apollo Server has already parsed, validated and resolved once, kept so the same request text can be
@@ -80,12 +81,7 @@ export class PreparedOperations {
         this.entries.delete(oldest.value);
       }
     }
-    const fragments: Record<string, FragmentDefinitionNode> = {};
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-        fragments[definition.name.value] = definition;
-      }
-    }
+    const fragments = fragmentsByName(document);
     const { schema } = this.options;
     const name = operation.name?.value ?? null;
     const interpreted = async (contextValue: unknown, variables: Record<string, unknown> | undefined) =>

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import {
   type ASTVisitor,
   type FieldNode,
+  type DocumentNode,
   type FragmentDefinitionNode,
   getArgumentValues,
   getNamedType,
@@ -189,6 +190,17 @@ export function operationCost(
   return root ? costOf(root, operation.selectionSet, 1, new Set()) : 0;
 }
 
+/** A document's fragment definitions by name, as `operationCost` takes them. */
+export function fragmentsByName(document: DocumentNode): Record<string, FragmentDefinitionNode> {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+      fragments[definition.name.value] = definition;
+    }
+  }
+  return fragments;
+}
+
 /** Refuses operations whose cost is over `maxCost`, after variables are known and before any resolver runs. */
 export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
   return {
@@ -198,12 +210,7 @@ export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
           if (!operation) {
             return;
           }
-          const fragments = Object.fromEntries(
-            document.definitions
-              .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
-              .map((d) => [d.name.value, d]),
-          );
-          const cost = operationCost(schema, operation, fragments, request.variables ?? {});
+          const cost = operationCost(schema, operation, fragmentsByName(document), request.variables ?? {});
           if (cost > maxCost) {
             throw tooComplex(`Operation cost ${cost} is over the limit of ${maxCost} (page sizes multiply)`);
           }
