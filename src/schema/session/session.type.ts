@@ -1,6 +1,6 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 
-import { DateTimeScalar, JSONObjectScalar } from '../scalars.js';
+import { DateTimeScalar, type Instant, JSONObjectScalar } from '../scalars.js';
 
 /** Values equal Janssen's wire values, so no mapping is needed either way. */
 export enum SessionState {
@@ -36,16 +36,16 @@ export class Session {
   sessionState?: string | null;
 
   @Field(() => DateTimeScalar, { nullable: true })
-  authenticationTime?: Date | null;
+  authenticationTime?: Instant | null;
 
   @Field(() => DateTimeScalar, { nullable: true })
-  creationDate?: Date | null;
+  creationDate?: Instant | null;
 
   @Field(() => DateTimeScalar, { nullable: true })
-  lastUsedAt?: Date | null;
+  lastUsedAt?: Instant | null;
 
   @Field(() => DateTimeScalar, { nullable: true })
-  expirationDate?: Date | null;
+  expirationDate?: Instant | null;
 
   @Field(() => Boolean, {
     description:
