@@ -42,7 +42,16 @@ describe('DateTime output', () => {
   it('passes through a string only when it is already a UTC instant in the output form', () => {
     expect(DateTimeScalar.serialize('2026-11-29T08:05:03Z')).toBe('2026-11-29T08:05:03Z');
     expect(DateTimeScalar.serialize('2026-11-29T08:05:03.250Z')).toBe('2026-11-29T08:05:03.250Z');
-    for (const text of ['2026-01-01', '2026-11-29T08:05:03', '2026-11-29T08:05:03+01:00', 'yesterday', '']) {
+    for (const text of [
+      '2026-01-01',
+      '2026-11-29T08:05:03.25Z',
+      '2026-11-29t08:05:03Z',
+      '2026-11-29T08:05:0aZ',
+      '2026-11-29T08:05:03',
+      '2026-11-29T08:05:03+01:00',
+      'yesterday',
+      '',
+    ]) {
       expect(() => DateTimeScalar.serialize(text), text).toThrow(/not a UTC instant/);
     }
   });

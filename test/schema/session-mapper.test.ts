@@ -42,6 +42,11 @@ describe('session dates, from Janssen text to DateTime output', () => {
     expect(session.expired).toBe(true); // expires exactly now
   });
 
+  it('keeps years outside 1000-9999 that only a Date can write', () => {
+    const session = toSession({ outsideSid: 's4', creationDate: '+012026-01-01T00:00:00Z' }, NOW);
+    expect(serialize(session.creationDate)).toBe('+012026-01-01T00:00:00Z');
+  });
+
   it('gives null for an absent or unreadable date, and never calls such a session expired', () => {
     const session = toSession({ outsideSid: 's3', creationDate: 'soon', expirationDate: '' }, NOW);
     expect(session.creationDate).toBeNull();

@@ -7,7 +7,7 @@ import {
   plainJanssenDateMs,
 } from '../../janssen/query.js';
 import type { SessionId } from '../../janssen/session.dto.js';
-import { formatInstant, type Instant } from '../scalars.js';
+import type { Instant } from '../scalars.js';
 
 import type { SessionPage } from './session-page.type.js';
 import { type Session, SessionState } from './session.type.js';
@@ -15,7 +15,7 @@ import { type Session, SessionState } from './session.type.js';
 /**
  * A Janssen date as DateTime's output: for the usual `yyyy-MM-ddTHH:mm:ss` (a valid date, four-digit year) that is
  * the text itself with a `Z`, so a page of 20 sessions builds no `Date` and formats none (these were a fifth of
- * the bytes a page allocated). Any other shape goes through `parseJanssenDate` and `formatInstant`.
+ * the bytes a page allocated). Any other shape is read by `parseJanssenDate`, and the scalar formats the `Date`.
  */
 function instant(value: string | undefined): Instant | null {
   if (!value) {
@@ -24,8 +24,7 @@ function instant(value: string | undefined): Instant | null {
   if (plainJanssenDateMs(value) !== undefined) {
     return `${value}Z`;
   }
-  const date = parseJanssenDate(value);
-  return date ? formatInstant(date) : null;
+  return parseJanssenDate(value) ?? null;
 }
 
 /**
