@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import { DeleteSessionsResolver } from './bulk/delete-sessions.resolver.js';
 import { SessionStatsResolver } from './bulk/session-stats.resolver.js';
 import { SessionConnectionResolver } from './session/session-connection.resolver.js';
-import { resolveSessionReference } from './session/session.reference.js';
+import { resolveSessionReference, resolveSessionReferences } from './session/session.reference.js';
 import { SessionResolver } from './session/session.resolver.js';
 import { resolveUserReference } from './user/user.reference.js';
 import { UserResolver } from './user/user.resolver.js';
@@ -48,10 +48,40 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
   for (const [typeName, resolveReference] of Object.entries(references)) {
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: resolveReference };
   }
-  return buildSubgraphSchema({
+  const subgraph = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
     resolvers: resolvers as SubgraphResolvers,
   });
+  batchSessionEntities(subgraph);
+  return subgraph;
+}
+
+/**
+ * `_entities` whose representations are all sessions (a gateway's usual batch) resolves them as one list
+ * ({@link resolveSessionReferences}); any other mix keeps @apollo/subgraph's resolver, one reference at a time.
+ */
+function batchSessionEntities(schema: GraphQLSchema): void {
+  const field = schema.getQueryType()?.getFields()['_entities'];
+  const generic = field?.resolve;
+  if (!field || !generic) {
+    return;
+  }
+  field.resolve = (
+    source,
+    args: { representations: readonly { __typename?: unknown; sid: string }[] },
+    ctx,
+    info,
+  ) => {
+    const { representations } = args;
+    // A cache-control hint per entity type is @apollo/subgraph's business (cache control is off here anyway).
+    const batched =
+      representations.length > 0 &&
+      (info as { cacheControl?: unknown }).cacheControl === undefined &&
+      representations.every((reference) => reference?.__typename === 'Session')
+        ? resolveSessionReferences(representations, ctx as Context)
+        : undefined;
+    return batched ?? generic(source, args, ctx, info);
+  };
 }
 
 /** The SDL a gateway sees through `_service { sdl }`, as checked in to `schema.graphql`. */

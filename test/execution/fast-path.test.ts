@@ -604,6 +604,66 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
     expect((json(sdl).data?._service as { sdl: string }).sdl).toContain('type Session');
   });
 
+  it('_entities of sessions only (resolved as one list) answers as the per-representation resolver', async () => {
+    const user = authenticated();
+    const inum = /^inum=([^,]+)/.exec(user.jansUsrDN!)![1]!;
+    const sessions = [user.sid, UNKNOWN_SID, unauthenticated().sid, user.sid].map((sid) => ({
+      __typename: 'Session',
+      sid,
+    }));
+    // The user's fields need no upstream call, so its errors cannot mix with the sessions'.
+    const query = /* GraphQL */ `
+      query SessionEntities($representations: [_Any!]!) {
+        _entities(representations: $representations) {
+          __typename
+          ... on Session {
+            sid
+            state
+            expired
+            expirationDate
+            user {
+              inum
+            }
+          }
+          ... on User {
+            inum
+          }
+        }
+      }
+    `;
+    const compare = async (tag: string) => {
+      const [batched] = await pair.twice({
+        query: tagged(query, `${tag}: sessions only`),
+        variables: { representations: sessions },
+      });
+      // A User representation at the end leaves every representation to @apollo/subgraph's own resolver. Sent
+      // once (Apollo answers both stacks): graphql-jit pads that list with extra nulls when items of it reject.
+      const generic = await pair.send(
+        {
+          query: tagged(query, `${tag}: sessions and a user`),
+          variables: { representations: [...sessions, { __typename: 'User', inum }] },
+        },
+        { via: 'apollo' },
+      );
+      const entities = json(generic).data?._entities as unknown[];
+      expect(json(batched).data?._entities).toEqual(entities.slice(0, sessions.length));
+      expect(json(batched).errors).toEqual(json(generic).errors);
+      return json(batched);
+    };
+    const ok = await compare('found');
+    expect(ok.errors).toBeUndefined();
+    expect((ok.data?._entities as unknown[])[1]).toBeNull();
+    pair.setFault('search', { status: 503 });
+    try {
+      const failed = await compare('upstream down');
+      expect(failed.errors?.map((e) => [e.path, e.extensions?.code])).toEqual(
+        [0, 1, 2, 3].map((i) => [['_entities', i], 'UPSTREAM_UNAVAILABLE']),
+      );
+    } finally {
+      pair.setFault('search', null);
+    }
+  });
+
   it('introspection and __typename', async () => {
     await pair.twice({
       query: `query Intro {
