@@ -2,8 +2,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 
-import { HTTPError, ParseError, RequestError, TimeoutError } from 'got';
-
 import { type ChangeOutcome, JanssenApiError } from './errors.js';
 import { backoffMs, CircuitBreaker, ConcurrencyLimit, Deadline, QueueTimeoutError } from './resilience.js';
 import {
@@ -232,12 +230,6 @@ function neverSent(error: unknown): boolean {
   if (error instanceof UpstreamNetworkError) {
     return UNSENT_CODES.has(error.code) || TLS_FAILURE.test(error.code);
   }
-  if (error instanceof TimeoutError) {
-    return error.event === 'lookup' || error.event === 'connect' || error.event === 'secureConnect';
-  }
-  if (error instanceof RequestError && !(error instanceof HTTPError) && !(error instanceof ParseError)) {
-    return UNSENT_CODES.has(error.code) || TLS_FAILURE.test(error.code);
-  }
   return false;
 }
 
@@ -250,19 +242,6 @@ function isRetryable(method: UpstreamRequest['method'], error: unknown, unsent: 
     return unsent;
   }
   if (error instanceof UpstreamNetworkError) {
-    if (TLS_FAILURE.test(error.code)) {
-      return false;
-    }
-    return method === 'GET' ? RETRY_CODES.has(error.code) : unsent && UNSENT_CODES.has(error.code);
-  }
-  if (error instanceof HTTPError) {
-    return method === 'GET' && RETRY_STATUSES.has(error.response.statusCode);
-  }
-  if (error instanceof TimeoutError) {
-    // Only a connect timeout: after a full-budget timeout nothing is left to retry with.
-    return unsent;
-  }
-  if (error instanceof RequestError && !(error instanceof ParseError)) {
     if (TLS_FAILURE.test(error.code)) {
       return false;
     }
@@ -281,7 +260,7 @@ function reportHealth(
     permit.failure();
   } else if (
     error.kind === 'ERROR' &&
-    (cause instanceof ParseError || cause instanceof UpstreamParseError || (error.status ?? 500) >= 500)
+    (cause instanceof UpstreamParseError || (error.status ?? 500) >= 500)
   ) {
     permit.release();
   } else {
@@ -301,18 +280,16 @@ function changeError(request: UpstreamRequest, error: JanssenApiError, sent: boo
   return new JanssenApiError(error.kind, error.operation, error.message, { ...error.details, outcome });
 }
 
-/** Turns whatever got threw into a `JanssenApiError` that names the operation and keeps the original as `cause`. */
+/**
+ * Turns what the transport threw into a `JanssenApiError` that names the operation and keeps the original as
+ * `cause`. (got's errors, from the token request only, are translated by the token provider, which loads got.)
+ */
 export function toJanssenError(operation: string, error: unknown): JanssenApiError {
   if (error instanceof JanssenApiError) {
     return error;
   }
   if (error instanceof UpstreamStatusError) {
     return statusError(operation, error.status, error.text, error);
-  }
-  if (error instanceof HTTPError) {
-    const text =
-      typeof error.response.body === 'string' ? error.response.body : String(error.response.rawBody ?? '');
-    return statusError(operation, error.response.statusCode, text, error);
   }
   if (error instanceof UpstreamTimeoutError) {
     return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
@@ -328,32 +305,21 @@ export function toJanssenError(operation: string, error: unknown): JanssenApiErr
   if (error instanceof UpstreamNetworkError) {
     return networkError(operation, error.code, error);
   }
-  if (error instanceof TimeoutError || (error instanceof Error && error.name === 'TimeoutError')) {
+  if (error instanceof Error && error.name === 'TimeoutError') {
     return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
       cause: error,
     });
-  }
-  if (error instanceof ParseError) {
-    // A 401 answered in plain text also lands here when got tried to parse it as JSON; handled above via HTTPError.
-    return new JanssenApiError('ERROR', operation, `${operation}: upstream body is not valid JSON`, {
-      status: error.response.statusCode,
-      cause: error,
-    });
-  }
-  if (error instanceof RequestError) {
-    const code = error.code;
-    if (code === 'ERR_ABORTED' || error.name === 'AbortError') {
-      return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
-        cause: error,
-      });
-    }
-    return networkError(operation, code, error);
   }
   return new JanssenApiError('ERROR', operation, `${operation}: unexpected failure`, { cause: error });
 }
 
 /** A non-2xx answer: 401 (bad token, or a missing scope named in the text), 400, 502/503/504, or any other. */
-function statusError(operation: string, status: number, text: string, cause: unknown): JanssenApiError {
+export function statusError(
+  operation: string,
+  status: number,
+  text: string,
+  cause: unknown,
+): JanssenApiError {
   if (status === 401) {
     const requiredScopes = parseRequiredScopes(text);
     return requiredScopes
@@ -377,7 +343,7 @@ function statusError(operation: string, status: number, text: string, cause: unk
   return new JanssenApiError(kind, operation, `${operation}: upstream answered ${status}`, { status, cause });
 }
 
-function networkError(operation: string, code: string, cause: unknown): JanssenApiError {
+export function networkError(operation: string, code: string, cause: unknown): JanssenApiError {
   if (UNAVAILABLE_CODES.has(code)) {
     return new JanssenApiError('UNAVAILABLE', operation, `${operation}: upstream unreachable (${code})`, {
       cause,

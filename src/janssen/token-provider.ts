@@ -1,7 +1,8 @@
-import got, { type Got } from 'got';
+import type * as GotNamespace from 'got';
+import type { Got } from 'got';
 
 import { JanssenApiError } from './errors.js';
-import { toJanssenError, trustedCas } from './http-client.js';
+import { networkError, statusError, toJanssenError, trustedCas } from './http-client.js';
 import { backoffMs, type CircuitBreaker, Deadline } from './resilience.js';
 import type { TokenResponse } from './session.dto.js';
 
@@ -27,12 +28,25 @@ export interface TokenProviderOptions {
   now?: () => number;
 }
 
+type GotModule = typeof GotNamespace;
+
+let gotModule: Promise<GotModule> | undefined;
+
+/**
+ * got and its dependencies are loaded with the first token request, not at startup: a pass-through deployment
+ * never asks for a token, and they cost ~8 MB of RSS (half of it ICU data touched by an `Intl.ListFormat` that
+ * `@sindresorhus/is` makes when it loads).
+ */
+function loadGot(): Promise<GotModule> {
+  return (gotModule ??= import('got'));
+}
+
 /**
  * client_credentials against the Janssen auth server, with HTTP Basic client authentication. One fetch at a time
  * however many callers wait (single flight); the token is reused until shortly before `expires_in`.
  */
 export class ClientCredentialsTokenProvider {
-  private readonly http: Got;
+  private client: Promise<{ got: GotModule; http: Got }> | undefined;
   private readonly now: () => number;
   private current: { token: string; refreshAt: number } | undefined;
   private inflight: Promise<string> | undefined;
@@ -41,16 +55,24 @@ export class ClientCredentialsTokenProvider {
 
   constructor(private readonly options: TokenProviderOptions) {
     this.now = options.now ?? Date.now;
-    const connect = Math.min(options.connectTimeoutMs ?? 2000, options.timeoutMs);
-    const ca = trustedCas(options.ca);
-    this.http = got.extend({
-      responseType: 'json',
-      timeout: { connect, secureConnect: connect, request: options.timeoutMs },
-      // The one retry is `post`'s, inside the fetch's budget.
-      retry: { limit: 0 },
-      https: ca ? { certificateAuthority: ca } : {},
-      headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
-    });
+  }
+
+  /** got, and the client of the token requests (made on the first). */
+  private gotClient(): Promise<{ got: GotModule; http: Got }> {
+    return (this.client ??= loadGot().then((got) => {
+      const { options } = this;
+      const connect = Math.min(options.connectTimeoutMs ?? 2000, options.timeoutMs);
+      const ca = trustedCas(options.ca);
+      const http = got.default.extend({
+        responseType: 'json',
+        timeout: { connect, secureConnect: connect, request: options.timeoutMs },
+        // The one retry is `post`'s, inside the fetch's budget.
+        retry: { limit: 0 },
+        https: ca ? { certificateAuthority: ca } : {},
+        headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
+      });
+      return { got, http };
+    }));
   }
 
   /**
@@ -137,10 +159,11 @@ export class ClientCredentialsTokenProvider {
     const basic = Buffer.from(
       `${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`,
     ).toString('base64');
+    const { got, http } = await this.gotClient();
     for (let retry = 0; ; retry += 1) {
       this.fetches += 1;
       try {
-        return await this.http
+        return await http
           .post(this.options.tokenUrl, {
             headers: { authorization: `Basic ${basic}` },
             form: {
@@ -151,7 +174,7 @@ export class ClientCredentialsTokenProvider {
           })
           .json<TokenResponse>();
       } catch (error) {
-        const translated = toJanssenError('token', error);
+        const translated = fromGotError(got, 'token', error) ?? toJanssenError('token', error);
         const delay = backoffMs(retry);
         if (retry === 0 && translated.kind === 'UNAVAILABLE' && deadline.remaining() >= delay + 50) {
           await deadline.sleep(delay).catch(() => undefined);
@@ -173,6 +196,37 @@ export class ClientCredentialsTokenProvider {
       }
     }
   }
+}
+
+/** What got throws, as a `JanssenApiError` (undefined for anything else). */
+function fromGotError(got: GotModule, operation: string, error: unknown): JanssenApiError | undefined {
+  if (error instanceof got.HTTPError) {
+    const text =
+      typeof error.response.body === 'string' ? error.response.body : String(error.response.rawBody ?? '');
+    return statusError(operation, error.response.statusCode, text, error);
+  }
+  if (error instanceof got.TimeoutError) {
+    return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
+      cause: error,
+    });
+  }
+  if (error instanceof got.ParseError) {
+    // A 401 answered in plain text also lands here when got tried to parse it as JSON; handled above via HTTPError.
+    return new JanssenApiError('ERROR', operation, `${operation}: upstream body is not valid JSON`, {
+      status: error.response.statusCode,
+      cause: error,
+    });
+  }
+  if (error instanceof got.RequestError) {
+    const code = error.code;
+    if (code === 'ERR_ABORTED' || error.name === 'AbortError') {
+      return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
+        cause: error,
+      });
+    }
+    return networkError(operation, code, error);
+  }
+  return undefined;
 }
 
 function waitTimeout(): JanssenApiError {
