@@ -4,7 +4,10 @@ import {
   type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  Kind,
   type OperationDefinitionNode,
+  visit,
+  BREAK,
 } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 
@@ -36,6 +39,25 @@ export interface PreparedOperationsOptions {
 }
 
 const DEFAULT_MAX_ENTRIES = 500;
+
+/**
+ * Whether the document selects `_entities` (a root field, possibly through a fragment). graphql-jit 0.8.9 pads the
+ * `_entities` list with extra nulls when some of its items fail (4 failing sessions and a user gave 9 items where
+ * graphql-js gives 5), so such operations keep graphql-js.
+ */
+function selectsEntities(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    [Kind.FIELD](node) {
+      if (node.name.value === '_entities') {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
 
 /**
  * The cache key of a request: its operation name (if any) and its exact text. Absent and `null` are the same
@@ -93,7 +115,7 @@ export class PreparedOperations {
         ...(operationName ? { operationName } : {}),
       });
     const compile = (): PreparedOperation['run'] => {
-      if (this.options.compile === false) {
+      if (this.options.compile === false || selectsEntities(document)) {
         return interpreted;
       }
       // graphql-jit turns the operation into one JavaScript function (no per-field lookups of the AST, types

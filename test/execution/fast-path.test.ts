@@ -664,6 +664,40 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
     }
   });
 
+  it('_entities mixing types, with failing items: same list as Apollo (graphql-jit would pad it with nulls)', async () => {
+    const user = authenticated();
+    const inum = /^inum=([^,]+)/.exec(user.jansUsrDN!)![1]!;
+    const representations = [
+      ...[user.sid, UNKNOWN_SID, unauthenticated().sid, user.sid].map((sid) => ({
+        __typename: 'Session',
+        sid,
+      })),
+      { __typename: 'User', inum },
+    ];
+    const query = /* GraphQL */ `
+      query MixedEntities($representations: [_Any!]!) {
+        _entities(representations: $representations) {
+          __typename
+          ... on Session {
+            sid
+          }
+          ... on User {
+            inum
+          }
+        }
+      }
+    `;
+    await pair.twice({ query, variables: { representations } });
+    pair.setFault('search', { status: 503 });
+    try {
+      const failed = await pair.send({ query, variables: { representations } }, { via: 'fast' });
+      expect(json(failed).data?._entities).toHaveLength(representations.length);
+      expect(json(failed).errors?.length).toBeGreaterThan(0);
+    } finally {
+      pair.setFault('search', null);
+    }
+  });
+
   it('introspection and __typename', async () => {
     await pair.twice({
       query: `query Intro {
