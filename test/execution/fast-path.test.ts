@@ -637,7 +637,7 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
         variables: { representations: sessions },
       });
       // A User representation at the end leaves every representation to @apollo/subgraph's own resolver. Sent
-      // once (Apollo answers both stacks): graphql-jit pads that list with extra nulls when items of it reject.
+      // once, so Apollo answers on both stacks (the fast path's answer to this mix has a test of its own below).
       const generic = await pair.send(
         {
           query: tagged(query, `${tag}: sessions and a user`),
