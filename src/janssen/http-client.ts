@@ -292,9 +292,7 @@ export function toJanssenError(operation: string, error: unknown): JanssenApiErr
     return statusError(operation, error.status, error.text, error);
   }
   if (error instanceof UpstreamTimeoutError) {
-    return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
-      cause: error,
-    });
+    return timeoutError(operation, error);
   }
   if (error instanceof UpstreamParseError) {
     return new JanssenApiError('ERROR', operation, `${operation}: upstream body is not valid JSON`, {
@@ -306,11 +304,16 @@ export function toJanssenError(operation: string, error: unknown): JanssenApiErr
     return networkError(operation, error.code, error);
   }
   if (error instanceof Error && error.name === 'TimeoutError') {
-    return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
-      cause: error,
-    });
+    return timeoutError(operation, error);
   }
   return new JanssenApiError('ERROR', operation, `${operation}: unexpected failure`, { cause: error });
+}
+
+/** The upstream did not answer within the call's budget. */
+export function timeoutError(operation: string, cause: unknown): JanssenApiError {
+  return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
+    cause,
+  });
 }
 
 /** A non-2xx answer: 401 (bad token, or a missing scope named in the text), 400, 502/503/504, or any other. */

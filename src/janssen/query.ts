@@ -304,11 +304,10 @@ export function plainJanssenDateMs(value: string): number | undefined {
     hour < 0 ||
     hour > 23 ||
     minute < 0 ||
-    minute > 59
+    minute > 59 ||
+    second < 0 ||
+    second > 59
   ) {
-    return undefined;
-  }
-  if (second < 0 || second > 59) {
     return undefined;
   }
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

@@ -2,7 +2,7 @@ import type * as GotNamespace from 'got';
 import type { Got } from 'got';
 
 import { JanssenApiError } from './errors.js';
-import { networkError, statusError, toJanssenError, trustedCas } from './http-client.js';
+import { networkError, statusError, timeoutError, toJanssenError, trustedCas } from './http-client.js';
 import { backoffMs, type CircuitBreaker, Deadline } from './resilience.js';
 import type { TokenResponse } from './session.dto.js';
 
@@ -206,9 +206,7 @@ function fromGotError(got: GotModule, operation: string, error: unknown): Jansse
     return statusError(operation, error.response.statusCode, text, error);
   }
   if (error instanceof got.TimeoutError) {
-    return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
-      cause: error,
-    });
+    return timeoutError(operation, error);
   }
   if (error instanceof got.ParseError) {
     // A 401 answered in plain text also lands here when got tried to parse it as JSON; handled above via HTTPError.
@@ -220,9 +218,7 @@ function fromGotError(got: GotModule, operation: string, error: unknown): Jansse
   if (error instanceof got.RequestError) {
     const code = error.code;
     if (code === 'ERR_ABORTED' || error.name === 'AbortError') {
-      return new JanssenApiError('TIMEOUT', operation, `${operation}: upstream did not answer in time`, {
-        cause: error,
-      });
+      return timeoutError(operation, error);
     }
     return networkError(operation, code, error);
   }
