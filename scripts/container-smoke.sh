@@ -2,6 +2,8 @@
 # The Dockerfile's stages without Docker (no engine here): build dist/ in one directory, install production
 # dependencies alone in another, then run the result in demo mode and probe it as the image's users would.
 set -euo pipefail
+# Bodies are read whole before grep: `curl ... | grep -q` fails under pipefail when grep exits at its first match
+# before curl has written everything (curl: (23) Failed writing body), as it once did in CI.
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -41,7 +43,8 @@ cd "$work/app"
 line="$(node -e "import('./dist/logger.js').then(({ createLogger }) => createLogger({ level: 'info', production: false, pretty: true }).info('fallback'))")"
 [[ "$line" == *'"msg":"fallback"'* ]] || fail "logger without pino-pretty printed: $line"
 
-node dist/index.js --help | grep -q '^REDIS_URL ' || fail "--help does not list the environment"
+help="$(node dist/index.js --help)" || fail "--help"
+grep -q '^REDIS_URL ' <<<"$help" || fail "--help does not list the environment"
 
 env -i PATH="$PATH" NODE_ENV=production PORT=0 node dist/index.js >"$work/server.log" 2>&1 &
 pid=$!
@@ -58,7 +61,7 @@ base="${url%/graphql}"
 
 ready=""
 for _ in $(seq 1 50); do
-  if curl -fsS --max-time 10 "$base/readyz" | grep -q '"ready"'; then
+  if grep -q '"ready"' <<<"$(curl -fsS --max-time 10 "$base/readyz" || true)"; then
     ready=yes
     break
   fi
@@ -66,15 +69,17 @@ for _ in $(seq 1 50); do
 done
 [ -n "$ready" ] || fail "/readyz never answered ready"
 
-curl -fsS --max-time 10 "$base/healthz" | grep -q '"ok"' || fail "/healthz"
+health="$(curl -fsS --max-time 10 "$base/healthz")" || fail "/healthz"
+grep -q '"ok"' <<<"$health" || fail "/healthz"
 answer="$(curl -fsS --max-time 10 "$url" -H 'content-type: application/json' \
   -d '{"query":"{ sessions(page: {limit: 2}) { totalCount nodes { sid } } }"}')"
 [[ "$answer" == *'"totalCount":'* && "$answer" != *'"errors"'* ]] || fail "query answered: $answer"
 page="$(curl -fsS --max-time 10 "$url" -H 'accept: text/html')"
-asset="$(grep -o 'graphiql/assets/graphiql-[^"]*\.js' <<<"$page" | head -n 1)"
+asset="$(grep -o 'graphiql/assets/graphiql-[^"]*\.js' <<<"$page" | head -n 1 || true)"
 [ -n "$asset" ] || fail "GraphiQL page has no bundle"
 curl -fsS --max-time 10 -o /dev/null "$base/$asset" || fail "GraphiQL bundle $asset"
-curl -fsS --max-time 10 "$base/metrics" | grep -q '^jans_graphql_operations_total{' || fail "/metrics"
+metrics="$(curl -fsS --max-time 10 "$base/metrics")" || fail "/metrics"
+grep -q '^jans_graphql_operations_total{' <<<"$metrics" || fail "/metrics"
 
 kill -TERM "$pid"
 for _ in $(seq 1 100); do
