@@ -9,9 +9,10 @@ import {
   visit,
   BREAK,
 } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
 
 import { fragmentsByName } from '../schema/limits.js';
+
+import { compileQuery, isCompiledQuery } from './jit.js';
 
 /**
  * Operations Apollo Server has already parsed, validated and resolved once, kept so the same request text can be
