@@ -30,6 +30,26 @@ export default tseslint.config(
     },
   },
   {
+    // src/execution/jit.ts loads graphql-jit without fast-json-stringify; an import elsewhere would load it first.
+    files: ['src/**/*.ts'],
+    ignores: ['src/execution/jit.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'graphql-jit',
+              message:
+                'Import from src/execution/jit.ts, which loads graphql-jit without fast-json-stringify.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['*.config.ts', '*.config.js', 'codegen.ts'],
     rules: { 'import-x/no-default-export': 'off' },
   },
