@@ -118,7 +118,7 @@ export class JanssenClient {
         method: 'GET',
         path,
         ...request,
-        signal: deadline.signal,
+        signal: deadline,
       });
       return response.status;
     } catch (error) {
@@ -153,7 +153,7 @@ export class JanssenClient {
       for (let retry = 0; ; retry += 1) {
         let release: () => void;
         try {
-          release = await this.limit.acquire(deadline.signal);
+          release = await this.limit.acquire(deadline);
         } catch (error) {
           if (!(error instanceof QueueTimeoutError)) {
             throw error;
@@ -175,7 +175,7 @@ export class JanssenClient {
         attempts += 1;
         let failure: { error: unknown; translated: JanssenApiError };
         try {
-          const response = await this.transport.request({ ...request, signal: deadline.signal });
+          const response = await this.transport.request({ ...request, signal: deadline });
           permit.success();
           return { status: response.status, body: response.body, attempts };
         } catch (error) {
@@ -192,7 +192,7 @@ export class JanssenClient {
           this.circuit.state() !== 'open'
         ) {
           await deadline.sleep(delay).catch(() => undefined);
-          if (!deadline.signal.aborted) {
+          if (!deadline.aborted) {
             continue;
           }
         }

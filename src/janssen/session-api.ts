@@ -1,6 +1,7 @@
 import { type ChangeOutcome, JanssenApiError } from './errors.js';
 import { type JanssenClient, toJanssenError } from './http-client.js';
 import { checkSid } from './query.js';
+import type { BudgetSignal } from './resilience.js';
 import type { SessionId, SessionPagedResult, SessionSearchParams } from './session.dto.js';
 
 /** Where the `Authorization` header of an upstream call comes from. */
@@ -9,9 +10,9 @@ export interface UpstreamAuth {
    * The header value for the next call; throws `JanssenApiError('UNAUTHORIZED')` when there is none. `signal`
    * aborts when the call's time budget is spent.
    */
-  header(signal?: AbortSignal): Promise<string>;
+  header(signal?: BudgetSignal): Promise<string>;
   /** After an upstream 401: a fresh header to retry the call once with, or undefined to give up. */
-  renew?(rejected: string, signal?: AbortSignal): Promise<string | undefined>;
+  renew?(rejected: string, signal?: BudgetSignal): Promise<string | undefined>;
 }
 
 /** Told about every upstream call (for logs and metrics). */
@@ -133,7 +134,7 @@ export class SessionApi {
   ): Promise<unknown> {
     const deadline = this.http.deadline();
     try {
-      let authorization = await this.credentials(method, () => this.auth.header(deadline.signal));
+      let authorization = await this.credentials(method, () => this.auth.header(deadline));
       for (let renewed = false; ; renewed = true) {
         const started = performance.now();
         try {
@@ -160,7 +161,7 @@ export class SessionApi {
           });
           const { renew } = this.auth;
           if (translated.kind === 'UNAUTHORIZED' && !renewed && renew) {
-            const fresh = await this.credentials(method, () => renew(authorization, deadline.signal));
+            const fresh = await this.credentials(method, () => renew(authorization, deadline));
             if (fresh !== undefined) {
               authorization = fresh;
               continue;

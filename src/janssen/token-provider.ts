@@ -3,7 +3,7 @@ import type { Got } from 'got';
 
 import { JanssenApiError } from './errors.js';
 import { networkError, statusError, timeoutError, toJanssenError, trustedCas } from './http-client.js';
-import { backoffMs, type CircuitBreaker, Deadline } from './resilience.js';
+import { backoffMs, type BudgetSignal, type CircuitBreaker, Deadline } from './resilience.js';
 import type { TokenResponse } from './session.dto.js';
 
 /** Scopes the service asks for: read the sessions, delete them and revoke a user's (UPSTREAM-BEHAVIOUR.md §6). */
@@ -79,7 +79,7 @@ export class ClientCredentialsTokenProvider {
    * A valid access token, fetched when none is cached or the cached one is about to expire. `signal` ends this
    * caller's wait (with a TIMEOUT error), not the shared fetch other callers may still be waiting for.
    */
-  async getToken(signal?: AbortSignal): Promise<string> {
+  async getToken(signal?: BudgetSignal): Promise<string> {
     if (this.current && this.now() < this.current.refreshAt) {
       return this.current.token;
     }
@@ -178,7 +178,7 @@ export class ClientCredentialsTokenProvider {
         const delay = backoffMs(retry);
         if (retry === 0 && translated.kind === 'UNAVAILABLE' && deadline.remaining() >= delay + 50) {
           await deadline.sleep(delay).catch(() => undefined);
-          if (!deadline.signal.aborted) {
+          if (!deadline.aborted) {
             continue;
           }
         }

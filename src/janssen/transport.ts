@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 
+import type { BudgetSignal } from './resilience.js';
+
 /**
  * The wire under `JanssenClient`: one request on Node's keep-alive agents, its body read whole and parsed as JSON.
  *
@@ -72,7 +74,8 @@ export interface TransportRequest {
   headers?: Record<string, string>;
   /** Form-encoded like `URLSearchParams` (and got's `searchParams`). */
   searchParams?: Record<string, string | number>;
-  signal: AbortSignal;
+  /** The call's time budget: the exchange ends as soon as it aborts. */
+  signal: BudgetSignal;
 }
 
 export interface TransportResponse {

@@ -147,6 +147,53 @@ describe('Deadline', () => {
     deadline.dispose();
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(deadline.signal.aborted).toBe(false);
+    expect(deadline.aborted).toBe(false);
+  });
+
+  it('is a budget signal itself: each listener still registered runs once when the budget ends', async () => {
+    const deadline = new Deadline(30);
+    const calls: string[] = [];
+    const removed = () => calls.push('removed');
+    deadline.addEventListener('abort', () => calls.push('first'));
+    deadline.addEventListener('abort', removed);
+    deadline.addEventListener('abort', () => calls.push('second'), { once: true });
+    deadline.removeEventListener('abort', removed);
+    expect(deadline.aborted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(deadline.aborted).toBe(true);
+    expect(calls).toEqual(['first', 'second']);
+    // Like an AbortSignal's: a listener added after the end never runs.
+    deadline.addEventListener('abort', () => calls.push('late'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual(['first', 'second']);
+  });
+
+  it('makes its AbortSignal only when asked, aborted already if the budget has ended', async () => {
+    const deadline = new Deadline(10);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(deadline.aborted).toBe(true);
+    expect(deadline.signal.aborted).toBe(true);
+    expect((deadline.signal.reason as Error).name).toBe('TimeoutError');
+  });
+
+  it('lets the queue give up on a wait when the budget ends', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const held = await limit.acquire();
+    const deadline = new Deadline(20);
+    await expect(limit.acquire(deadline)).rejects.toBeInstanceOf(QueueTimeoutError);
+    expect(limit.queued).toBe(0);
+    held();
+    expect(limit.active).toBe(0);
+  });
+
+  it('sleep ends early when the budget ends first', async () => {
+    const deadline = new Deadline(20);
+    const started = performance.now();
+    await expect(deadline.sleep(1000)).rejects.toMatchObject({
+      name: 'AbortError',
+      cause: { name: 'TimeoutError' },
+    });
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
 
