@@ -278,19 +278,24 @@ const CONNECTION = /* GraphQL */ `
   }
 `;
 
+/** The `Session` part of both `_entities` queries below. */
+const SESSION_ENTITY = /* GraphQL */ `
+  ... on Session {
+    sid
+    state
+    expired
+    expirationDate
+    user {
+      inum
+    }
+  }
+`;
+
 const ENTITIES = /* GraphQL */ `
   query Entities($representations: [_Any!]!) {
     _entities(representations: $representations) {
       __typename
-      ... on Session {
-        sid
-        state
-        expired
-        expirationDate
-        user {
-          inum
-        }
-      }
+      ${SESSION_ENTITY}
       ... on User {
         userDn
         inum
@@ -616,15 +621,7 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
       query SessionEntities($representations: [_Any!]!) {
         _entities(representations: $representations) {
           __typename
-          ... on Session {
-            sid
-            state
-            expired
-            expirationDate
-            user {
-              inum
-            }
-          }
+          ${SESSION_ENTITY}
           ... on User {
             inum
           }
