@@ -60,7 +60,8 @@ const integer = (fallback: number, min: number, max: number) =>
       if (value === undefined || value.trim() === '') {
         return fallback;
       }
-      const parsed = Number(value);
+      // Digits only: `Number` would also take `1e6`, `0x10` or `1_000` and hide a typo.
+      const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
       if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
@@ -71,24 +72,56 @@ const integer = (fallback: number, min: number, max: number) =>
       return parsed;
     });
 
-const httpUrl = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined || value.trim() === '') {
-      return undefined;
-    }
-    try {
-      const url = new URL(value.trim());
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new Error('protocol');
+/**
+ * A URL with one of these schemes (and, if given, a path that `pathRule` accepts); one message per mistake. http(s)
+ * URLs come back normalized without a trailing slash; others as given (a Redis password stays byte for byte).
+ */
+const url = (schemes: readonly string[], pathRule?: { test: RegExp; message: string }) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') {
+        return undefined;
       }
-      return url.toString().replace(/\/+$/, '');
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be an http(s) URL' });
-      return z.NEVER;
-    }
-  });
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(value.trim());
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === undefined || !schemes.includes(parsed.protocol)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}//`).join(' or ')}`,
+        });
+        return z.NEVER;
+      }
+      const normalized = parsed.toString().replace(/\/+$/, '');
+      if (pathRule && !pathRule.test.test(normalized)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: pathRule.message });
+        return z.NEVER;
+      }
+      return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? normalized : value.trim();
+    });
+
+const httpUrl = url(['http:', 'https:']);
+
+/** A choice among `values`, refused with the list rather than zod's generic enum message. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx): T[number] => {
+      if (value === undefined || value.trim() === '') {
+        return fallback;
+      }
+      if (!(values as readonly string[]).includes(value.trim())) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}` });
+        return z.NEVER;
+      }
+      return value.trim() as T[number];
+    });
 
 const apiKey = /^sha256:[0-9a-f]{64}$/i;
 
@@ -97,8 +130,9 @@ const envSchema = z
     PORT: integer(4000, 0, 65535),
     HOST: optionalString,
     NODE_ENV: optionalString,
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    JANS_CONFIG_API_URL: httpUrl.refine((url) => url === undefined || /\/jans-config-api$/.test(url), {
+    LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    JANS_CONFIG_API_URL: url(['http:', 'https:'], {
+      test: /\/jans-config-api$/,
       message: 'must be the config API base, ending in /jans-config-api',
     }),
     JANS_CLIENT_ID: optionalString,
@@ -124,8 +158,8 @@ const envSchema = z
     MAX_COST: integer(20_000, 1, 100_000_000),
     MAX_TOKENS: integer(5000, 100, 1_000_000),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 104_857_600),
-    REDIS_URL: optionalString,
-    GRAPHQL_FAST_PATH: z.enum(['on', 'off']).default('on'),
+    REDIS_URL: url(['redis:', 'rediss:']),
+    GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
   })
   .superRefine((env, ctx) => {
     if ((env.JANS_CLIENT_ID === undefined) !== (env.JANS_CLIENT_SECRET === undefined)) {
@@ -259,6 +293,14 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+/**
+ * A value as it may be shown in an error: the user information of anything URL-like (`scheme://user:pass@host`)
+ * is masked, so a password in a mistyped URL is never printed.
+ */
+export function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+}
+
 /** Reads and validates the environment; throws `ConfigError` listing each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(env);
@@ -266,7 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
-      const shown = raw === undefined || /SECRET|KEYS/.test(name) ? '' : ` (got ${JSON.stringify(raw)})`;
+      const shown =
+        raw === undefined || /SECRET|KEYS/.test(name) ? '' : ` (got ${JSON.stringify(withoutPassword(raw))})`;
       return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

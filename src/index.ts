@@ -12,6 +12,18 @@ With JANS_CONFIG_API_URL unset, an embedded Janssen emulator with demo data star
 
 Environment:`;
 
+/** Why the HTTP port could not be opened, for the errors an operator can fix with PORT or HOST. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'this machine has no such address',
+};
+
+/** A start-up failure with a message for the operator, printed without a stack trace. */
+class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(`${HELP}\n${formatEnvironmentHelp()}`);
@@ -38,7 +50,20 @@ async function main(): Promise<void> {
   }
 
   const server = await createServer(serverConfig, logger);
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === undefined ? undefined : LISTEN_ERRORS[code];
+    if (reason === undefined) {
+      throw error;
+    }
+    logger.flush();
+    throw new StartError(
+      `Cannot listen on ${serverConfig.host}:${serverConfig.port}: ${reason} (${code}); set PORT or HOST`,
+    );
+  }
   const mode = serverConfig.upstream.clientId ? 'client-credentials' : 'pass-through';
   logger.info(
     { url: `${url}/graphql`, mode, upstream: new URL(serverConfig.upstream.configApiUrl).origin },
@@ -73,6 +98,10 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(2);
+  }
+  if (error instanceof StartError) {
+    console.error(error.message);
+    process.exit(1);
   }
   console.error(error);
   process.exit(1);

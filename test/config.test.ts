@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
@@ -40,6 +41,74 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ JANS_API_KEYS: 'ok,sha256:not-hex-secret' })).toThrow(/JANS_API_KEYS: must be/);
     expect(() => loadConfig({ JANS_API_KEYS: 'ok,sha256:not-hex-secret' })).not.toThrow(/not-hex-secret/);
   });
+
+  it('masks a password inside a URL it refuses', () => {
+    const attempt = () =>
+      loadConfig({
+        JANS_CONFIG_API_URL: 'https://admin:Pa55word@jans.example.org/jans-config-ap',
+        REDIS_URL: 'http://:redis-Pa55@cache:6379',
+      });
+    expect(attempt).toThrow(
+      /JANS_CONFIG_API_URL: .*\(got "https:\/\/\*\*\*@jans\.example\.org\/jans-config-ap"\)/,
+    );
+    expect(attempt).toThrow(/REDIS_URL: .*\(got "http:\/\/\*\*\*@cache:6379"\)/);
+    expect(attempt).not.toThrow(/Pa55/);
+  });
+
+  it('gives one message per mistake in a URL', () => {
+    const lines = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as Error).message.split('\n').slice(1);
+      }
+    };
+    expect(lines({ JANS_CONFIG_API_URL: 'jans.example.org/jans-config-api' })).toEqual([
+      '  JANS_CONFIG_API_URL: must be a URL starting with http:// or https:// (got "jans.example.org/jans-config-api")',
+    ]);
+    expect(
+      lines({ AUTH_JWKS_URL: 'ftp://idp.example.org/jwks', AUTH_ISSUER: 'https://idp.example.org' }),
+    ).toEqual([
+      '  AUTH_JWKS_URL: must be a URL starting with http:// or https:// (got "ftp://idp.example.org/jwks")',
+    ]);
+  });
+
+  it('takes a redis:// or rediss:// REDIS_URL as given, and refuses anything else', () => {
+    expect(loadConfig({ REDIS_URL: ' rediss://:p%40ss@cache.internal:6380/2 ' }).redisUrl).toBe(
+      'rediss://:p%40ss@cache.internal:6380/2',
+    );
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).redisUrl).toBe('redis://localhost:6379');
+    expect(loadConfig({}).redisUrl).toBeUndefined();
+    for (const bad of ['localhost:6379', 'http://cache:6379', 'cache']) {
+      expect(() => loadConfig({ REDIS_URL: bad }), bad).toThrow(
+        /REDIS_URL: must be a URL starting with redis:\/\/ or rediss:\/\//,
+      );
+    }
+  });
+
+  it('lists the accepted values of a choice it refuses', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
+    );
+    expect(() => loadConfig({ GRAPHQL_FAST_PATH: 'yes' })).toThrow(
+      'GRAPHQL_FAST_PATH: must be one of on, off (got "yes")',
+    );
+    expect(loadConfig({ LOG_LEVEL: ' debug ', GRAPHQL_FAST_PATH: 'off' })).toMatchObject({
+      logLevel: 'debug',
+      fastPath: false,
+    });
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', fastPath: true });
+  });
+
+  it('takes whole numbers written in plain digits only', () => {
+    expect(loadConfig({ MAX_BODY_BYTES: ' 2000000 ' }).limits.maxBodyBytes).toBe(2_000_000);
+    for (const bad of ['1e6', '0x100000', '1_000_000', '1000000.0', '+1000000', '-5']) {
+      expect(() => loadConfig({ MAX_BODY_BYTES: bad }), bad).toThrow(
+        /MAX_BODY_BYTES: must be a whole number/,
+      );
+    }
+  });
 });
 
 describe('the environment list', () => {
@@ -61,6 +130,21 @@ describe.concurrent('npm start', () => {
     expect(stderr).toContain('PORT: must be a whole number from 0 to 65535 (got "not-a-port")');
     expect(stderr.split('\n').filter((line) => /^\s+[A-Z_]+:/.test(line))).toHaveLength(1);
     expect(stdout).toBe('');
+  });
+
+  it('exits with code 1 and one line naming the address when the port is taken', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const { code, stderr } = await start([], { PORT: String(port), LOG_LEVEL: 'silent' });
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(
+        `Cannot listen on 127.0.0.1:${port}: the port is already in use (EADDRINUSE); set PORT or HOST`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('lists every variable with its meaning and default under --help', async () => {
