@@ -163,18 +163,23 @@ function checkPairValue(value: string, field: string): string {
   return value;
 }
 
-/** `pattern` is a comma-separated list of SQL LIKE substrings with unescaped wildcards (§3.3). */
+/**
+ * `pattern` is a comma-separated list of SQL LIKE substrings with unescaped wildcards (§3.3). Only a value Janssen
+ * reads as that exact substring goes through: a blank pattern matches every session, and in a LIKE pattern `\`
+ * escapes the next character on PostgreSQL and MySQL alike (`a\b` finds `ab`). Both would widen the filter, which
+ * `deleteSessions` then deletes.
+ */
 function checkSearch(value: string): string {
-  if (value.length === 0) {
-    throw new InvalidInputError('filter.search', 'must not be empty');
+  if (value.trim().length === 0) {
+    throw new InvalidInputError('filter.search', 'must not be empty or only spaces');
   }
   if (value.length > MAX_VALUE_LENGTH) {
     throw new InvalidInputError('filter.search', `must be at most ${MAX_VALUE_LENGTH} characters`);
   }
-  if (/[,%_]/.test(value)) {
+  if (/[,%_\\]/.test(value)) {
     throw new InvalidInputError(
       'filter.search',
-      'cannot contain , % or _ (Janssen reads them as a list separator and wildcards)',
+      'cannot contain , % _ or \\ (Janssen reads them as a list separator, wildcards and an escape)',
     );
   }
   if (CONTROL.test(value)) {
@@ -196,7 +201,7 @@ function checkDate(date: Date, field: string): Date {
 
 /** The inum of a user: the value of a DN's leading `inum=` RDN, or the bare inum itself. */
 export function toInum(dnOrInum: string, field: string): string {
-  const value = dnOrInum.trim();
+  const value = checkNoControl(dnOrInum, field).trim();
   if (value.includes('=') || value.includes(',')) {
     return parseUserDn(value, field).inum;
   }
@@ -208,7 +213,7 @@ export function toInum(dnOrInum: string, field: string): string {
 
 /** The full user DN Janssen's revoke endpoint compares by equality (§2.5); a bare inum is placed under `peopleBaseDn`. */
 export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string): string {
-  const value = dnOrInum.trim();
+  const value = checkNoControl(dnOrInum, field).trim();
   if (value.includes('=') || value.includes(',')) {
     return parseUserDn(value, field).dn;
   }
@@ -216,6 +221,14 @@ export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string):
     throw new InvalidInputError(field, 'must be a user DN (inum=…,ou=people,o=jans) or an inum');
   }
   return `inum=${value},${peopleBaseDn}`;
+}
+
+/** A DN or inum with a tab or line break is refused, not trimmed into another DN. */
+function checkNoControl(value: string, field: string): string {
+  if (CONTROL.test(value)) {
+    throw new InvalidInputError(field, 'cannot contain control characters');
+  }
+  return value;
 }
 
 function parseUserDn(value: string, field: string): { dn: string; inum: string } {

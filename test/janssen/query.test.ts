@@ -129,8 +129,8 @@ describe('buildSearchParams: filter fields become fieldValuePair tokens', () => 
     expect(error.field).toBe(`filter.${field}`);
   });
 
-  it.each(['a,b', '100%', 'a_b', '', '\u0000'])(
-    'refuses search %j (comma list, wildcards, empty)',
+  it.each(['a,b', '100%', 'a_b', '', '\u0000', ' ', '   ', '\t', '\u00a0', '\u3000', 'a\\b', '\\', 'x\\'])(
+    'refuses search %j (comma list, wildcards, escape, empty or blank)',
     (search) => {
       expect(refusal(() => buildSearchParams({ search }, null, page, limits)).field).toBe('filter.search');
     },
@@ -144,6 +144,10 @@ describe('buildSearchParams: filter fields become fieldValuePair tokens', () => 
     'not an inum',
     '../etc',
     '',
+    'inum=a\t,ou=people,o=jans',
+    'inum=a,ou=people,o=jans\n',
+    '\ninum=a,ou=people,o=jans',
+    'abc\r',
   ])('refuses userDn %j', (userDn) => {
     expect(refusal(() => buildSearchParams({ userDn }, null, page, limits)).field).toBe('filter.userDn');
   });
@@ -194,6 +198,14 @@ describe('user and session identifiers', () => {
     );
     expect(toInum('inum=abc-1,ou=people,o=jans', 'f')).toBe('abc-1');
   });
+
+  it.each(['inum=abc-1\t,ou=people,o=jans', 'inum=abc-1,ou=people,o=jans\n', 'abc-1\r\n', '\u0000abc-1'])(
+    'refuses a DN or inum with control characters (%j) instead of trimming it into another',
+    (dn) => {
+      expect(() => toUserDn(dn, 'ou=people,o=jans', 'userDn')).toThrow(/cannot contain control characters/);
+      expect(() => toInum(dn, 'userDn')).toThrow(/cannot contain control characters/);
+    },
+  );
 
   it.each(['..', '.', 'a/b', 'a%2Fb', '', 'x'.repeat(129), 'a b', 'a?b'])('refuses sid %j', (sid) => {
     expect(() => checkSid(sid)).toThrow(InvalidInputError);

@@ -93,6 +93,25 @@ describe('Mutation.deleteSessions', () => {
     expect(stack.emulator.count()).toBe(0);
   });
 
+  it.each(['  ', '\u00a0', 'a\\b'])(
+    'refuses search %j, which Janssen would widen to more sessions, and deletes nothing',
+    async (search) => {
+      const before = stack.emulator.store.all().length;
+      const response = await stack.gql(DeleteSessionsDocument, {
+        filter: { search },
+        dryRun: false,
+        max: 1000,
+      });
+      expect(response.body.data).toBeNull();
+      expect(response.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'filter.search',
+      });
+      expect(stack.emulator.count()).toBe(0);
+      expect(stack.emulator.store.all()).toHaveLength(before);
+    },
+  );
+
   it('over max: nothing is deleted and truncated is set', async () => {
     const before = stack.emulator.store.all().length;
     const response = await stack.gql(DeleteSessionsDocument, {

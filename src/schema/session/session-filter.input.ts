@@ -58,7 +58,8 @@ export class SessionFilter {
     nullable: true,
     description:
       "A literal substring (case-sensitive) matched against the session's user DN, sid, attributes and consents " +
-      "(Janssen's `pattern`).",
+      "(Janssen's `pattern`). Refused: blank, or holding `,` `%` `_` `\\` (Janssen would read a list, wildcards " +
+      'or an escape and match more sessions).',
   })
   search?: string | null;
 }
