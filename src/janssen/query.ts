@@ -258,7 +258,10 @@ export function inumOfDn(dn: string | undefined): string | undefined {
 /** A session id safe to put in a path segment. */
 export function checkSid(sid: string, field = 'sid'): string {
   if (!SID.test(sid)) {
-    throw new InvalidInputError(field, 'must be 1 to 128 letters, digits, ".", "_", "~" or "-"');
+    throw new InvalidInputError(
+      field,
+      'must be 1 to 128 letters, digits, ".", "_", "~" or "-", starting with a letter or digit',
+    );
   }
   return sid;
 }

@@ -4,20 +4,59 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 /** RFC 3339 with a mandatory zone (`Z` or `±hh:mm`): a zone-less time would silently mean UTC upstream. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
 
-function parseDateTime(value: unknown): Date {
+const SHAPE_MESSAGE = 'DateTime must be an ISO 8601 date-time with a zone, such as 2026-11-29T10:15:00Z';
+
+/** Days in a month of the proleptic Gregorian calendar (`month` 1-12). */
+function daysIn(year: number, month: number): number {
+  return month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31;
+}
+
+/**
+ * Whether each field of an RFC 3339 text (already of the right shape) is in range: JavaScript's `Date` rolls
+ * 2026-11-31 over to December 1st instead of refusing it. Leap seconds (`:60`) are refused, as `Date` cannot hold one.
+ */
+function isRealDateTime(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const hour = Number(value.slice(11, 13));
+  const minute = Number(value.slice(14, 16));
+  const second = Number(value.slice(17, 19));
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return false;
+  }
+  const zone = value.at(-1)!.toUpperCase() === 'Z' ? undefined : value.slice(-6);
+  return zone === undefined || (Number(zone.slice(1, 3)) <= 23 && Number(zone.slice(4, 6)) <= 59);
+}
+
+/** The `Date` of a DateTime input; throws `wrap(message)` for anything that is not a real instant with a zone. */
+function parseDateTime(value: unknown, wrap: (message: string) => Error = badUserInput): Date {
   if (typeof value !== 'string' || !RFC3339.test(value)) {
-    throw new GraphQLError(
-      'DateTime must be an ISO 8601 date-time with a zone, such as 2026-11-29T10:15:00Z',
-      { extensions: { code: 'BAD_USER_INPUT' } },
-    );
+    throw wrap(SHAPE_MESSAGE);
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a valid date`, {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+  if (!isRealDateTime(value) || Number.isNaN(date.getTime())) {
+    throw wrap(`DateTime ${JSON.stringify(value)} is not a valid date`);
   }
   return date;
+}
+
+function badUserInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
@@ -82,12 +121,14 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
     }
     return formatInstant(value);
   },
-  parseValue: parseDateTime,
+  parseValue: (value) => parseDateTime(value),
+  // A plain Error, not a GraphQLError: graphql-js then reports it with the literal and its location ("Expected
+  // value of type "DateTime", found …"), where a GraphQLError would be passed on bare, saying neither.
   parseLiteral(ast) {
     if (ast.kind !== Kind.STRING) {
-      throw new GraphQLError('DateTime must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+      throw new Error(SHAPE_MESSAGE);
     }
-    return parseDateTime(ast.value);
+    return parseDateTime(ast.value, (message) => new Error(message));
   },
 });
 

@@ -207,9 +207,13 @@ describe('user and session identifiers', () => {
     },
   );
 
-  it.each(['..', '.', 'a/b', 'a%2Fb', '', 'x'.repeat(129), 'a b', 'a?b'])('refuses sid %j', (sid) => {
-    expect(() => checkSid(sid)).toThrow(InvalidInputError);
-  });
+  it.each(['..', '.', 'a/b', 'a%2Fb', '', 'x'.repeat(129), 'a b', 'a?b', '-a', '_a', '~a', '...a'])(
+    'refuses sid %j, saying what a sid is',
+    (sid) => {
+      expect(() => checkSid(sid)).toThrow(InvalidInputError);
+      expect(() => checkSid(sid)).toThrow(/starting with a letter or digit/);
+    },
+  );
 
   it('accepts UUID sids', () => {
     expect(checkSid('b5673b54-3e9a-4546-8084-1293a13f2135')).toBe('b5673b54-3e9a-4546-8084-1293a13f2135');

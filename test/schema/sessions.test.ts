@@ -232,14 +232,45 @@ describe('refused input: BAD_USER_INPUT and no upstream call', () => {
     expect(stack.emulator.count()).toBe(0);
   });
 
-  it.each(['2026-11-29T10:15:00', '2026-11-29', 'yesterday', '2026-11-29T10:15:00.000Z '])(
-    'a DateTime without a zone or malformed (%j)',
-    async (value) => {
-      const response = await stack.gql(SessionsDocument, { filter: { expiresAfter: value } });
-      expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-      expect(stack.emulator.count()).toBe(0);
-    },
-  );
+  it.each([
+    '2026-11-29T10:15:00',
+    '2026-11-29',
+    'yesterday',
+    '2026-11-29T10:15:00.000Z ',
+    '2026-11-31T00:00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2026-04-31T12:00:00+02:00',
+    '2026-11-29T24:00:00Z',
+    '2026-11-29T10:15:60Z',
+    '2026-11-29T10:15:00+24:00',
+  ])('a DateTime without a zone, malformed or not a real date (%j)', async (value) => {
+    const response = await stack.gql(SessionsDocument, { filter: { expiresAfter: value } });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.body.errors?.[0]?.message).toContain('filter.expiresAfter');
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('a leap day of a leap year is a date', async () => {
+    const response = await stack.gql(SessionsDocument, { filter: { expiresAfter: '2028-02-29T00:00:00Z' } });
+    expect(response.body.errors).toBeUndefined();
+  });
+
+  it('a DateTime literal in the document is refused with its location and the literal', async () => {
+    const response = await stack.gql(/* GraphQL */ `
+      {
+        sessions(filter: { expiresAfter: "2026-11-31T00:00:00Z" }) {
+          totalCount
+        }
+      }
+    `);
+    const [error] = response.body.errors ?? [];
+    expect(error?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(error?.message).toBe(
+      'Expected value of type "DateTime", found "2026-11-31T00:00:00Z"; DateTime "2026-11-31T00:00:00Z" is not a valid date',
+    );
+    expect(error?.locations).toEqual([{ line: 3, column: 42 }]);
+    expect(stack.emulator.count()).toBe(0);
+  });
 
   it.each(['..', 'a/b', '', 'x'.repeat(200)])('session(sid: %j)', async (sid) => {
     const response = await stack.gql(SessionDocument, { sid });
