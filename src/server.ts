@@ -25,7 +25,7 @@ import { createPersistedQueries } from './persisted-queries.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
 import { createFormatError } from './schema/errors.js';
-import { aliasLimitRule, costLimitPlugin, rootFieldLimitRule } from './schema/limits.js';
+import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
 
 export interface AppServer {
   readonly httpServer: http.Server;
@@ -96,6 +96,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   const schema = await buildAppSchema();
   const formatError = createFormatError({
     maskUnexpected: config.production,
+    hideSuggestions: config.production,
     onUnexpected: (error, graphqlError) => {
       const errorId = randomUUID();
       (errorLogs.get(graphqlError as object) ?? logger).error({ errorId, err: error }, 'unexpected error');
@@ -155,6 +156,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       depthLimitRule(config.limits.maxQueryDepth),
       aliasLimitRule(config.limits.maxAliases),
       rootFieldLimitRule(config.limits.maxRootFields),
+      noSubscriptionsRule,
     ],
     parseOptions: { maxTokens: config.limits.maxTokens },
     formatError,

@@ -50,6 +50,40 @@ export class JanssenApiError extends Error {
   }
 }
 
+/**
+ * Pass-through mode, and the caller sent no bearer token to forward: refused before any upstream call, with HTTP 401
+ * and a `WWW-Authenticate` challenge. `extensions.http` is how Apollo Server (and the fast path, which mirrors it)
+ * take an HTTP status from an error a resolver throws: graphql-js copies an original error's `extensions`.
+ */
+export class MissingBearerTokenError extends JanssenApiError {
+  readonly extensions = {
+    http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="jans-sessions-graphql"']]) },
+  };
+
+  constructor() {
+    super('UNAUTHORIZED', 'credentials', 'no bearer token to forward to Janssen');
+  }
+}
+
+/**
+ * A request that would need more single reads than one request may make (`limit`): ids that cannot be batched
+ * into a search are read one call each, and a caller must not turn one request into thousands of calls.
+ */
+export class TooManyCallsError extends Error {
+  override readonly name = 'TooManyCallsError';
+  readonly code = 'ERR_TOO_MANY_CALLS';
+
+  constructor(
+    readonly what: string,
+    readonly limit: number,
+  ) {
+    super(
+      `This request needs more than ${limit} ${what} read one upstream call at a time (ids that cannot be ` +
+        'batched into one search, or every id while Janssen search is failing); send fewer per request',
+    );
+  }
+}
+
 /** An input the upstream cannot express faithfully; refused before any upstream call. */
 export class InvalidInputError extends Error {
   override readonly name = 'InvalidInputError';

@@ -257,7 +257,8 @@ export function inumOfDn(dn: string | undefined): string | undefined {
 
 /** A session id safe to put in a path segment. */
 export function checkSid(sid: string, field = 'sid'): string {
-  if (!SID.test(sid)) {
+  // `typeof`: a federation representation is any JSON, and `SID.test(undefined)` would test "undefined".
+  if (typeof sid !== 'string' || !SID.test(sid)) {
     throw new InvalidInputError(
       field,
       'must be 1 to 128 letters, digits, ".", "_", "~" or "-", starting with a letter or digit',
@@ -392,5 +393,5 @@ export function chunkPattern(values: readonly string[], maxChars: number): strin
  * read one by one instead.
  */
 export function isPatternSafe(value: string): boolean {
-  return value.length >= 16 && !/[,%_]/.test(value);
+  return value.length >= 16 && !/[,%_\\]/.test(value);
 }

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 
-import { JanssenApiError } from '../janssen/errors.js';
+import { JanssenApiError, TooManyCallsError } from '../janssen/errors.js';
 import { chunkPattern, isPatternSafe } from '../janssen/query.js';
 import type { SessionApi } from '../janssen/session-api.js';
 import type { SessionId } from '../janssen/session.dto.js';
@@ -16,6 +16,8 @@ const MIN_SIDS_FOR_SEARCH = 3;
 const GET_CONCURRENCY = 8;
 /** Pages one sid search may read before the rest of its sids are read one by one instead. */
 const MAX_PAGES_PER_CHUNK = 3;
+/** Sessions one request may read by single GETs (the loader lives as long as its request); more get an error. */
+export const MAX_SINGLE_SESSION_READS = 100;
 
 export interface SessionLoaderOptions {
   /** Upstream maximum page size (`limit`). */
@@ -37,6 +39,7 @@ export function createSessionLoader(
   api: SessionApi,
   options: SessionLoaderOptions,
 ): DataLoader<string, SessionId | null> {
+  let singleReads = 0;
   return new DataLoader<string, SessionId | null>(async (sids) => {
     options.onBatch?.(sids.length);
     const results = new Map<string, SessionId | null | Error>();
@@ -70,6 +73,11 @@ export function createSessionLoader(
       byGet.push(...searchable);
     }
     await mapWithConcurrency(byGet, GET_CONCURRENCY, async (sid) => {
+      singleReads += 1;
+      if (singleReads > MAX_SINGLE_SESSION_READS) {
+        results.set(sid, new TooManyCallsError('sessions', MAX_SINGLE_SESSION_READS));
+        return;
+      }
       try {
         results.set(sid, await api.getSession(sid));
       } catch (error) {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 
+import { TooManyCallsError } from '../janssen/errors.js';
 import {
   buildSearchParams,
   chunkPattern,
@@ -33,6 +34,8 @@ export interface UserSessions {
 const MAX_BATCH_ENTRIES = 1000;
 /** Per-user searches in flight at once when users cannot be batched. */
 const SINGLE_CONCURRENCY = 8;
+/** Users one request may read by a search each (the loader lives as long as its request); more get an error. */
+export const MAX_SINGLE_USER_READS = 100;
 
 export interface UserSessionsLoaderOptions {
   maxPageSize: number;
@@ -51,6 +54,7 @@ export function createUserSessionsLoader(
   options: UserSessionsLoaderOptions,
 ): DataLoader<UserSessionsKey, UserSessions, string> {
   const limits = { maxPageSize: options.maxPageSize };
+  let singleReads = 0;
 
   async function oneUser(key: UserSessionsKey): Promise<UserSessions> {
     const params = buildSearchParams({ ...key.filter, userDn: key.inum }, key.sort, key.page, limits);
@@ -130,6 +134,11 @@ export function createUserSessionsLoader(
             }),
           );
           await mapWithConcurrency(single, SINGLE_CONCURRENCY, async (key) => {
+            singleReads += 1;
+            if (singleReads > MAX_SINGLE_USER_READS) {
+              results.set(cacheKey(key), new TooManyCallsError('users', MAX_SINGLE_USER_READS));
+              return;
+            }
             try {
               results.set(cacheKey(key), await oneUser(key));
             } catch (error) {

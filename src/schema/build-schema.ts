@@ -1,9 +1,10 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { execute, type GraphQLSchema, parse } from 'graphql';
+import { execute, type GraphQLSchema, isUnionType, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 
 import type { Context } from '../context.js';
+import { InvalidInputError } from '../janssen/errors.js';
 
 import { DeleteSessionsResolver } from './bulk/delete-sessions.resolver.js';
 import { SessionStatsResolver } from './bulk/session-stats.resolver.js';
@@ -63,9 +64,11 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
 function batchSessionEntities(schema: GraphQLSchema): void {
   const field = schema.getQueryType()?.getFields()['_entities'];
   const generic = field?.resolve;
-  if (!field || !generic) {
+  const entityUnion = schema.getType('_Entity');
+  if (!field || !generic || !isUnionType(entityUnion)) {
     return;
   }
+  const entityTypes = new Set(entityUnion.getTypes().map((type) => type.name));
   field.resolve = (
     source,
     args: { representations: readonly { __typename?: unknown; sid: string }[] },
@@ -73,6 +76,19 @@ function batchSessionEntities(schema: GraphQLSchema): void {
     info,
   ) => {
     const { representations } = args;
+    // @apollo/subgraph fails on these with an internal message; they are the caller's mistake.
+    representations.forEach((reference: unknown, index) => {
+      const typename =
+        typeof reference === 'object' && reference !== null && !Array.isArray(reference)
+          ? (reference as { __typename?: unknown }).__typename
+          : undefined;
+      if (typeof typename !== 'string' || !entityTypes.has(typename)) {
+        throw new InvalidInputError(
+          `representations.${index}`,
+          `must be an object whose __typename is one of ${[...entityTypes].join(', ')}`,
+        );
+      }
+    });
     // A cache-control hint per entity type is @apollo/subgraph's business (cache control is off here anyway).
     const batched =
       representations.length > 0 &&

@@ -1,7 +1,13 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-import { type ChangeOutcome, InvalidInputError, JanssenApiError } from '../janssen/errors.js';
+import {
+  type ChangeOutcome,
+  InvalidInputError,
+  JanssenApiError,
+  MissingBearerTokenError,
+  TooManyCallsError,
+} from '../janssen/errors.js';
 
 /** The stable `extensions.code` values of this service (CONTRACT.md). */
 export const ErrorCode = {
@@ -38,7 +44,10 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
     case 'UNAUTHORIZED':
       return {
         code: ErrorCode.UNAUTHENTICATED,
-        message: 'Janssen refused the credentials: send a valid bearer token in the Authorization header',
+        message:
+          error instanceof MissingBearerTokenError
+            ? "No bearer token: each request must carry the caller's Janssen token in the Authorization header"
+            : 'Janssen refused the credentials: send a valid bearer token in the Authorization header',
       };
     case 'INSUFFICIENT_SCOPE': {
       const scopes = error.details.requiredScopes ?? [];
@@ -88,6 +97,11 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
 export interface FormatErrorOptions {
   /** Hide the message of unexpected errors (production). */
   maskUnexpected: boolean;
+  /**
+   * Drop graphql-js's "Did you mean …?" from every message (production). Apollo's
+   * `hideSchemaDetailsFromClientErrors` does it for validation errors only, not for variables that do not coerce.
+   */
+  hideSuggestions?: boolean;
   /** Called with each unexpected error, so it reaches the log with its stack; returns a correlation id. */
   onUnexpected: (error: unknown, graphqlError: unknown) => string;
 }
@@ -97,6 +111,26 @@ export interface FormatErrorOptions {
  * anything else becomes INTERNAL_SERVER_ERROR with a correlation id. Stack traces never leave.
  */
 export function createFormatError(options: FormatErrorOptions) {
+  const format = formatWith(options);
+  if (!options.hideSuggestions) {
+    return format;
+  }
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error);
+    const message = withoutSuggestion(result.message);
+    return message === result.message ? result : { ...result, message };
+  };
+}
+
+/** A message without graphql-js's trailing suggestion (" Did you mean "x"?" or "…the enum value "A" or "B"?"). */
+export function withoutSuggestion(message: string): string {
+  return message.replace(/ ?Did you mean .+\?$/s, '');
+}
+
+/** Messages of a JavaScript stack overflow, which graphql-js's recursive parser and validation can hit. */
+const STACK_OVERFLOW = /^Maximum call stack size exceeded$/;
+
+function formatWith(options: FormatErrorOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = {
@@ -114,12 +148,42 @@ export function createFormatError(options: FormatErrorOptions) {
           }
         : { ...base, message, extensions: { code, ...extra } };
     }
+    if (original instanceof TooManyCallsError) {
+      return { ...base, message: original.message, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+    }
     if (original instanceof InvalidInputError) {
       return {
         ...base,
         message: original.message,
         extensions: { code: ErrorCode.BAD_USER_INPUT, field: original.field },
       };
+    }
+    // A document nested thousands deep (`[[[[…]]]]`) overflows graphql-js's recursion while within MAX_TOKENS.
+    if (
+      STACK_OVERFLOW.test(formatted.message) ||
+      (original instanceof RangeError && STACK_OVERFLOW.test(original.message))
+    ) {
+      return {
+        ...base,
+        message: 'The document is nested too deeply',
+        extensions: { code: ErrorCode.QUERY_TOO_COMPLEX },
+      };
+    }
+    // graphql-js stops comparing same-named fields past a work budget (hundreds of repeats of one field).
+    if (formatted.message === 'Validation aborted.') {
+      return {
+        ...base,
+        message: 'The document repeats the same fields too often to be validated',
+        extensions: { code: ErrorCode.QUERY_TOO_COMPLEX },
+      };
+    }
+    // Apollo's own refusals of a request (an unsupported persisted-query version, …) carry an HTTP 4xx and no code.
+    if (
+      original instanceof GraphQLError &&
+      original.extensions.code === undefined &&
+      isClientStatus((original.extensions.http as { status?: unknown } | undefined)?.status)
+    ) {
+      return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     // graphql-js reports its token limit (MAX_TOKENS) as a syntax error; it is a size limit like the others.
     if (
@@ -149,4 +213,8 @@ export function createFormatError(options: FormatErrorOptions) {
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId },
     };
   };
+}
+
+function isClientStatus(status: unknown): boolean {
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

@@ -40,6 +40,24 @@ export function aliasLimitRule(max: number) {
   });
 }
 
+/**
+ * Refuses subscriptions while validating: the schema has none, and graphql-js would only fail them at execution,
+ * as an internal error ("Schema is not configured to execute subscription operation").
+ */
+export function noSubscriptionsRule(context: ValidationContext): ASTVisitor {
+  return {
+    OperationDefinition(node) {
+      if (node.operation === 'subscription') {
+        context.reportError(
+          new GraphQLError('Subscriptions are not supported: this API has queries and mutations only', {
+            nodes: [node],
+          }),
+        );
+      }
+    },
+  };
+}
+
 /** Refuses operations selecting more than `max` root fields (each may cost upstream calls). */
 export function rootFieldLimitRule(max: number) {
   return (context: ValidationContext): ASTVisitor => ({

@@ -592,13 +592,22 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
     );
     expect(json(keyless).errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     expect(json(keyless).data?._entities).toEqual([null, expect.objectContaining({ sid: user.sid })]);
-    // Unknown types and a representation without __typename: unexpected errors, with an errorId and a log line.
-    for (const representations of [[{ __typename: 'Nope' }], [{ sid: user.sid }], ['just a string']]) {
-      const unexpected = await pair.send(
-        { query: ENTITIES, variables: { representations } },
-        { via: 'fast' },
+    // Unknown types and a representation without __typename: the caller's mistake, refused for the whole field.
+    for (const representations of [
+      [{ __typename: 'Nope' }],
+      [{ __typename: 'Session', sid: user.sid }, { sid: user.sid }],
+      ['just a string'],
+    ]) {
+      const refused = json(
+        await pair.send({ query: ENTITIES, variables: { representations } }, { via: 'fast' }),
       );
-      expect(json(unexpected).errors?.[0]?.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+      const index = representations.length - 1;
+      expect(refused.errors).toHaveLength(1);
+      expect(refused.errors?.[0]).toMatchObject({
+        message: `representations.${index}: must be an object whose __typename is one of Session, User`,
+        extensions: { code: 'BAD_USER_INPUT', field: `representations.${index}` },
+      });
+      expect(refused.data).toBeNull();
     }
     // One representation given as a single value (input coercion makes it a list).
     await pair.send(

@@ -268,7 +268,7 @@ describe('refused input: BAD_USER_INPUT and no upstream call', () => {
     expect(error?.message).toBe(
       'Expected value of type "DateTime", found "2026-11-31T00:00:00Z"; DateTime "2026-11-31T00:00:00Z" is not a valid date',
     );
-    expect(error?.locations).toEqual([{ line: 3, column: 42 }]);
+    expect((error as { locations?: unknown } | undefined)?.locations).toEqual([{ line: 3, column: 42 }]);
     expect(stack.emulator.count()).toBe(0);
   });
 

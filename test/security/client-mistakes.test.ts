@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { MAX_SINGLE_SESSION_READS } from '../../src/loaders/session.loader.js';
+import { MAX_SINGLE_USER_READS } from '../../src/loaders/user-sessions.loader.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+/**
+ * Mistakes a client can make that graphql-js, Apollo or @apollo/subgraph would answer as internal errors (an
+ * `errorId`, an error-level log line, a count in the internal-error metric): each gets a client code instead, and
+ * none is logged as unexpected.
+ */
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { sessionCount: 40 } });
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+beforeEach(() => {
+  stack.emulator.resetCounts();
+  stack.logs.length = 0;
+});
+
+async function post(body: unknown) {
+  const response = await fetch(`${stack.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    json: (await response.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[];
+    },
+  };
+}
+
+const unexpectedLogs = () => stack.logs.filter((line) => line.msg === 'unexpected error');
+
+describe('client mistakes get a client code, never INTERNAL_SERVER_ERROR', () => {
+  it('a subscription: refused while validating', async () => {
+    const { status, json } = await post({ query: 'subscription S { sessions { totalCount } }' });
+    expect(status).toBe(400);
+    expect(json.errors?.map((e) => e.extensions?.code)).toContain('GRAPHQL_VALIDATION_FAILED');
+    expect(json.errors?.map((e) => e.message)).toContain(
+      'Subscriptions are not supported: this API has queries and mutations only',
+    );
+    expect(unexpectedLogs()).toEqual([]);
+  });
+
+  it.each([{ version: 2, sha256Hash: 'abc' }, 'x', { sha256Hash: 'abc' }])(
+    'a persisted query of an unsupported version (%j)',
+    async (persistedQuery) => {
+      const { status, json } = await post({ query: '{ __typename }', extensions: { persistedQuery } });
+      expect(status).toBe(400);
+      expect(json.errors).toEqual([
+        { message: 'Unsupported persisted query version', extensions: { code: 'BAD_USER_INPUT' } },
+      ]);
+      expect(unexpectedLogs()).toEqual([]);
+    },
+  );
+
+  it('a document nested thousands deep, within the token limit', async () => {
+    const query = `{ session(sid: ${'['.repeat(2000)}"x"${']'.repeat(2000)}) { sid } }`;
+    const { status, json } = await post({ query });
+    expect(status).toBe(400);
+    expect(json.errors).toEqual([
+      { message: 'The document is nested too deeply', extensions: { code: 'QUERY_TOO_COMPLEX' } },
+    ]);
+    expect(unexpectedLogs()).toEqual([]);
+  });
+
+  it('one field repeated past graphql-js validation work budget', async () => {
+    const { status, json } = await post({ query: `{ ${'__typename '.repeat(800)}}` });
+    expect(status).toBe(400);
+    expect(json.errors).toEqual([
+      {
+        message: 'The document repeats the same fields too often to be validated',
+        extensions: { code: 'QUERY_TOO_COMPLEX' },
+      },
+    ]);
+  });
+
+  it('a Session representation without its sid: an error for that item only', async () => {
+    const sid = stack.emulator.store.all()[0]!.sid;
+    const { json } = await post({
+      query: 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sid } } }',
+      variables: { r: [{ __typename: 'Session' }, { __typename: 'Session', sid }] },
+    });
+    expect(json.data?._entities).toEqual([null, { sid }]);
+    expect(json.errors).toHaveLength(1);
+    expect(json.errors?.[0]).toMatchObject({
+      path: ['_entities', 0],
+      extensions: { code: 'BAD_USER_INPUT', field: 'representations.sid' },
+    });
+    expect(unexpectedLogs()).toEqual([]);
+  });
+});
+
+describe('one request cannot turn into unbounded upstream calls', () => {
+  it(`_entities reads at most ${MAX_SINGLE_SESSION_READS} sessions one GET at a time; the rest get QUERY_TOO_COMPLEX`, async () => {
+    // Shorter than 16 characters: as a search pattern they could match other sessions, so each needs its own GET.
+    const r = Array.from({ length: MAX_SINGLE_SESSION_READS + 30 }, (_, i) => ({
+      __typename: 'Session',
+      sid: `short-${i}`,
+    }));
+    const { json } = await post({
+      query: 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sid } } }',
+      variables: { r },
+    });
+    expect(stack.emulator.count('get')).toBe(MAX_SINGLE_SESSION_READS);
+    expect(stack.emulator.count()).toBe(MAX_SINGLE_SESSION_READS);
+    const entities = json.data?._entities as unknown[];
+    expect(entities).toHaveLength(r.length);
+    expect(entities.every((entity) => entity === null)).toBe(true);
+    expect(json.errors).toHaveLength(30);
+    expect(json.errors?.[0]).toMatchObject({
+      path: ['_entities', MAX_SINGLE_SESSION_READS],
+      extensions: { code: 'QUERY_TOO_COMPLEX' },
+    });
+    expect(json.errors?.[0]?.message).toContain(`more than ${MAX_SINGLE_SESSION_READS} sessions`);
+  });
+
+  it(`_entities reads at most ${MAX_SINGLE_USER_READS} users one search at a time`, async () => {
+    const r = Array.from({ length: MAX_SINGLE_USER_READS + 5 }, (_, i) => ({
+      __typename: 'User',
+      inum: `u-${i}`,
+    }));
+    const { json } = await post({
+      query:
+        'query E($r: [_Any!]!) { _entities(representations: $r) { ... on User { inum activeSessionCount } } }',
+      variables: { r },
+    });
+    expect(stack.emulator.count()).toBe(MAX_SINGLE_USER_READS);
+    expect(json.errors).toHaveLength(5);
+    expect(json.errors?.every((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX')).toBe(true);
+    expect(json.errors?.[0]?.message).toContain(`more than ${MAX_SINGLE_USER_READS} users`);
+  });
+
+  it('40 real sids still cost one search and no GET', async () => {
+    const r = stack.emulator.store
+      .all()
+      .slice(0, 40)
+      .map((session) => ({ __typename: 'Session', sid: session.sid }));
+    const { json } = await post({
+      query: 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sid } } }',
+      variables: { r },
+    });
+    expect(json.errors).toBeUndefined();
+    expect(stack.emulator.count('get')).toBe(0);
+    expect(stack.emulator.count('search')).toBe(1);
+  });
+});
+
+describe('production hides field suggestions everywhere', () => {
+  let production: Stack;
+
+  beforeAll(async () => {
+    production = await startStack({ emulator: { sessionCount: 5 }, env: { NODE_ENV: 'production' } });
+  });
+
+  afterAll(async () => {
+    await production.close();
+  });
+
+  it.each([
+    [{ authUsr: 'x' }, 'Field "authUsr" is not defined by type "SessionFilter".'],
+    [{ state: 'authenticated' }, 'Value "authenticated" does not exist in "SessionState" enum.'],
+  ])('a variable that does not coerce (%j)', async (filter, ending) => {
+    const response = await production.gql(
+      'query Q($f: SessionFilter) { sessions(filter: $f) { totalCount } }',
+      { f: filter } as never,
+    );
+    const message = response.body.errors?.[0]?.message ?? '';
+    expect(message).not.toContain('Did you mean');
+    expect(message.endsWith(ending)).toBe(true);
+  });
+});
