@@ -12,6 +12,8 @@ export interface Caller {
   id: string;
   /** Whether mutations are allowed (API keys: yes; JWTs: with the mutation scope; anonymous: when no auth is set). */
   canMutate: boolean;
+  /** The scope a JWT would need to mutate, when it lacks it (for the refusal's message). */
+  mutationScope?: string;
 }
 
 export type CallerAuthenticator = (headers: {
@@ -74,6 +76,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
         kind: 'jwt',
         id: `sub:${payload.sub ?? 'unknown'}`,
         canMutate: scopes.includes(auth.mutationScope),
+        mutationScope: auth.mutationScope,
       };
     }
     throw unauthenticated(

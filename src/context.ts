@@ -2,7 +2,7 @@ import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 
 import type { Caller } from './caller-auth.js';
-import { JanssenApiError } from './janssen/errors.js';
+import { type JanssenApiError, MissingBearerTokenError } from './janssen/errors.js';
 import type { JanssenClient } from './janssen/http-client.js';
 import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from './janssen/session-api.js';
 import type { SessionId } from './janssen/session.dto.js';
@@ -130,7 +130,7 @@ function passThroughAuth(authorization: string | undefined): UpstreamAuth {
   return {
     header: async () => {
       if (authorization === undefined || !/^Bearer\s+\S+$/i.test(authorization)) {
-        throw new JanssenApiError('UNAUTHORIZED', 'credentials', 'no bearer token to forward to Janssen');
+        throw new MissingBearerTokenError();
       }
       return authorization;
     },

@@ -5,8 +5,13 @@ import type { Context } from '../context.js';
 /** A caller JWT needs the configured mutation scope (`AUTH_MUTATION_SCOPE`) to delete anything. */
 export function requireMutationRight(ctx: Context): void {
   if (!ctx.caller.canMutate) {
-    throw new GraphQLError('This token lacks the scope needed for mutations', {
-      extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+    const scope = ctx.caller.mutationScope;
+    throw new GraphQLError(`This token lacks the scope needed for mutations${scope ? `: ${scope}` : ''}`, {
+      extensions: {
+        code: 'FORBIDDEN',
+        ...(scope ? { requiredScopes: [scope] } : {}),
+        http: { status: 403 },
+      },
     });
   }
 }

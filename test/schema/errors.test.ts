@@ -19,10 +19,32 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
     stack.emulator.resetCounts();
   });
 
-  it('no Authorization header: UNAUTHENTICATED and no upstream call', async () => {
-    const response = await stack.gql(SessionsDocument, {});
-    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect(stack.emulator.count()).toBe(0);
+  it.each([
+    ['no Authorization header', {}],
+    ['a Basic one', { authorization: 'Basic YTpi' }],
+    ['an empty Bearer', { authorization: 'Bearer ' }],
+  ])(
+    '%s: HTTP 401, UNAUTHENTICATED saying what to send, a challenge, no upstream call',
+    async (_, headers) => {
+      for (let round = 0; round < 2; round += 1) {
+        // The second round is a repeat the fast path answers: same status, header and body.
+        const response = await stack.gql(SessionsDocument, {}, headers);
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer realm="jans-sessions-graphql"');
+        expect(response.body.errors?.[0]).toMatchObject({
+          message:
+            "No bearer token: each request must carry the caller's Janssen token in the Authorization header",
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
+        expect(stack.emulator.count()).toBe(0);
+      }
+    },
+  );
+
+  it('no Authorization header is no problem for what needs no upstream call (a gateway reading the SDL)', async () => {
+    const response = await stack.gql('{ _service { sdl } }');
+    expect(response.status).toBe(200);
+    expect(response.body.errors).toBeUndefined();
   });
 
   it('a token Janssen refuses: UNAUTHENTICATED', async () => {

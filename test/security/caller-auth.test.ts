@@ -82,7 +82,14 @@ describe('caller JWTs checked against the JWKS (client-credentials mode)', () =>
   it('a JWT without the mutation scope cannot delete: FORBIDDEN, nothing sent upstream', async () => {
     const sid = stack.emulator.store.all()[0]!.sid;
     const response = await stack.gql(DeleteSessionDocument, { sid }, await bearer(jwt()));
-    expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(response.status).toBe(403);
+    expect(response.body.errors?.[0]?.message).toBe(
+      `This token lacks the scope needed for mutations: ${DELETE_SCOPE}`,
+    );
+    expect(response.body.errors?.[0]?.extensions).toEqual({
+      code: 'FORBIDDEN',
+      requiredScopes: [DELETE_SCOPE],
+    });
     expect(stack.emulator.store.get(sid)).toBeDefined();
     expect(stack.emulator.count('delete')).toBe(0);
   });
