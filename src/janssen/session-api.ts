@@ -152,12 +152,14 @@ export class SessionApi {
           return response.body;
         } catch (error) {
           const translated = toJanssenError(operation, error);
+          // A DELETE's 404 is an answer ("no such session", `deleted: false`), not a failed call to log or alert on.
+          const answered = method === 'DELETE' && translated.status === 404;
           this.onCall?.({
             operation,
             durationMs: performance.now() - started,
             ...(translated.status === undefined ? {} : { status: translated.status }),
             attempts: translated.details.attempts ?? 0,
-            error: translated,
+            ...(answered ? {} : { error: translated }),
           });
           const { renew } = this.auth;
           if (translated.kind === 'UNAUTHORIZED' && !renewed && renew) {

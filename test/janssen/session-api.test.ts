@@ -4,7 +4,7 @@ import { type Emulator, startEmulator } from '../../src/emulator/emulator.js';
 import { JanssenApiError } from '../../src/janssen/errors.js';
 import { createJanssenClient } from '../../src/janssen/http-client.js';
 import { buildSearchParams } from '../../src/janssen/query.js';
-import { SessionApi, type UpstreamAuth } from '../../src/janssen/session-api.js';
+import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from '../../src/janssen/session-api.js';
 import { ClientCredentialsTokenProvider, SESSION_SCOPES } from '../../src/janssen/token-provider.js';
 
 const READ = 'https://jans.io/oauth/jans-auth-server/session.readonly';
@@ -100,6 +100,17 @@ describe('SessionApi against the emulator over HTTP', () => {
     expect(emulator.store.get(victim.sid)).toBeUndefined();
     expect(emulator.store.all()).toHaveLength(before - 1);
     expect(await api.deleteSession(victim.sid)).toBe(false);
+  });
+
+  it('reports a DELETE answered 404 as an answer, not as a failed call (no warning, no error metric)', async () => {
+    const calls: Parameters<UpstreamCallListener>[0][] = [];
+    const api = new SessionApi(http, fullAccess(), (call) => calls.push(call));
+    expect(await api.deleteSession('00000000-0000-4000-8000-000000000404')).toBe(false);
+    expect(await api.revokeUserSessions('inum=nobody-at-all,ou=people,o=jans')).toBe(false);
+    expect(calls.map(({ operation, status, error }) => ({ operation, status, error }))).toEqual([
+      { operation: 'delete-session', status: 404, error: undefined },
+      { operation: 'revoke-user-session', status: 404, error: undefined },
+    ]);
   });
 
   it('revokeUserSessions percent-encodes the full DN and revokes only authenticated sessions', async () => {
