@@ -1,3 +1,4 @@
+import { ClientCredentialsRefusedError } from '../janssen/errors.js';
 import { type JanssenClient, toJanssenError } from '../janssen/http-client.js';
 import type { ClientCredentialsTokenProvider } from '../janssen/token-provider.js';
 
@@ -24,7 +25,10 @@ export function createReadiness(deps: {
       } catch (error) {
         return {
           ready: false,
-          reason: `token endpoint: ${toJanssenError('token', error).kind.toLowerCase()}`,
+          reason:
+            error instanceof ClientCredentialsRefusedError
+              ? 'token endpoint: client credentials refused'
+              : `token endpoint: ${toJanssenError('token', error).kind.toLowerCase()}`,
         };
       }
     }

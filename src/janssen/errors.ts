@@ -66,6 +66,16 @@ export class MissingBearerTokenError extends JanssenApiError {
 }
 
 /**
+ * Client-credentials mode, and Janssen's token endpoint refused this service's own client (a wrong
+ * `JANS_CLIENT_SECRET`, a disabled client, a missing grant): an operator's problem, never the caller's.
+ */
+export class ClientCredentialsRefusedError extends JanssenApiError {
+  constructor(details: { status?: number; cause?: unknown }) {
+    super('ERROR', 'token', 'token: the auth server refused the client credentials', details);
+  }
+}
+
+/**
  * A request that would need more single reads than one request may make (`limit`): ids that cannot be batched
  * into a search are read one call each, and a caller must not turn one request into thousands of calls.
  */

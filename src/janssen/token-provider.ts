@@ -1,7 +1,7 @@
 import type * as GotNamespace from 'got';
 import type { Got } from 'got';
 
-import { JanssenApiError } from './errors.js';
+import { ClientCredentialsRefusedError, JanssenApiError } from './errors.js';
 import { networkError, statusError, timeoutError, toJanssenError, trustedCas } from './http-client.js';
 import { backoffMs, type BudgetSignal, type CircuitBreaker, Deadline } from './resilience.js';
 import type { TokenResponse } from './session.dto.js';
@@ -186,7 +186,7 @@ export class ClientCredentialsTokenProvider {
         throw translated.kind === 'UNAUTHORIZED' ||
           translated.kind === 'INSUFFICIENT_SCOPE' ||
           translated.kind === 'BAD_REQUEST'
-          ? new JanssenApiError('ERROR', 'token', 'token: the auth server refused the client credentials', {
+          ? new ClientCredentialsRefusedError({
               ...(translated.status === undefined ? {} : { status: translated.status }),
               cause: error,
             })

@@ -3,6 +3,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 import {
   type ChangeOutcome,
+  ClientCredentialsRefusedError,
   InvalidInputError,
   JanssenApiError,
   MissingBearerTokenError,
@@ -67,7 +68,13 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
     case 'UNAVAILABLE':
       return { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'Janssen is unavailable, try again later' };
     case 'ERROR':
-      return { code: ErrorCode.UPSTREAM_ERROR, message: 'Janssen answered with an error' };
+      return {
+        code: ErrorCode.UPSTREAM_ERROR,
+        message:
+          error instanceof ClientCredentialsRefusedError
+            ? "Janssen's token endpoint refused this service's own client credentials: its operator must fix them"
+            : 'Janssen answered with an error',
+      };
     default:
       throw new UnreachableCaseError(error.kind);
   }

@@ -128,6 +128,30 @@ describe('error codes for upstream failures', () => {
   });
 });
 
+describe("the token endpoint refusing this service's client credentials", () => {
+  it('is an operator problem: UPSTREAM_ERROR saying so, and /readyz names it', async () => {
+    const fresh = await startStack({ emulator: { sessionCount: 5 } });
+    try {
+      fresh.emulator.setFault('token', { status: 401 });
+      const response = await fresh.gql(SessionsDocument, {});
+      expect(response.body.errors?.[0]).toMatchObject({
+        message:
+          "Janssen's token endpoint refused this service's own client credentials: its operator must fix them",
+        extensions: { code: 'UPSTREAM_ERROR' },
+      });
+      expect(fresh.emulator.count('search')).toBe(0);
+      const ready = await fetch(`${fresh.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({
+        status: 'unavailable',
+        reason: 'token endpoint: client credentials refused',
+      });
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
 describe('GraphQL-level error codes', () => {
   let stack: Stack;
 
