@@ -331,3 +331,34 @@ describe('Query.session', () => {
     expect(ctx.upstream.calls).toBe(1);
   });
 });
+
+describe('a page size limit below the default page (JANS_MAX_PAGE_SIZE=10)', () => {
+  let small: Stack;
+
+  beforeAll(async () => {
+    small = await startStack({ emulator: { sessionCount: 30 }, env: { JANS_MAX_PAGE_SIZE: '10' } });
+  });
+
+  afterAll(async () => {
+    await small.close();
+  });
+
+  it.each([
+    ['no page', {}],
+    ['a page with only an offset', { page: { offset: 5 } }],
+    ['a null limit', { page: { limit: null, offset: 5 } }],
+  ])('%s: pages of that limit', async (_, variables) => {
+    const response = await small.gql(SessionsDocument, variables as never);
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data?.sessions.nodes).toHaveLength(10);
+    expect(response.body.data?.sessions.totalCount).toBe(30);
+  });
+
+  it('an explicit limit over it is refused, naming the limit', async () => {
+    const response = await small.gql(SessionsDocument, { page: { limit: 50 } });
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: 'page.limit: must be between 1 and 10',
+      extensions: { code: 'BAD_USER_INPUT', field: 'page.limit' },
+    });
+  });
+});

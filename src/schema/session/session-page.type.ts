@@ -30,7 +30,12 @@ export const DEFAULT_PAGE_LIMIT = 50;
 
 @InputType({ description: 'Offset paging. `limit` is 1 to the upstream maximum page size (200 by default).' })
 export class PageInput {
-  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_PAGE_LIMIT })
+  // No schema default: an absent limit is 50, or the upstream maximum page size when that is lower (see `toPageSpec`),
+  // which a default written in the schema could not say.
+  @Field(() => Int, {
+    nullable: true,
+    description: `Sessions per page, 1 to the maximum page size (JANS_MAX_PAGE_SIZE, 200 unless set). Absent: ${DEFAULT_PAGE_LIMIT}, or that maximum when lower.`,
+  })
   limit?: number | null;
 
   @Field(() => Int, {
