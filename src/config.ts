@@ -237,7 +237,7 @@ export const ENVIRONMENT = {
   JANS_CIRCUIT_OPEN_MS: { meaning: 'how long the open circuit fails fast before a probe', default: '5000' },
   JANS_MAX_PAGE_SIZE: { meaning: "upstream maximum limit (Janssen's maxCount)", default: '200' },
   JANS_PEOPLE_BASE_DN: {
-    meaning: 'base DN a bare inum is placed under for revokeUserSessions',
+    meaning: 'base DN a bare inum is placed under (revokeUserSessions, User references by inum)',
     default: 'ou=people,o=jans',
   },
   JANS_API_KEYS: {

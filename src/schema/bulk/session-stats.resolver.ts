@@ -14,7 +14,8 @@ export class SessionStatsResolver {
   @Query(() => SessionStats, {
     description:
       'Session counts by state, expiry, client and acr. Counts cost one small upstream search each; byClient ' +
-      'and byAcr read the matching sessions (up to 10000).',
+      'and byAcr read the matching sessions in pages of the maximum page size (up to 10000 sessions; more is ' +
+      'refused).',
   })
   async sessionStats(
     @Arg('filter', () => SessionFilter, { nullable: true }) filter: SessionFilter | null,
