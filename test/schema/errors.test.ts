@@ -130,10 +130,20 @@ describe('error codes for upstream failures', () => {
 
 describe("the token endpoint refusing this service's client credentials", () => {
   it('is an operator problem: UPSTREAM_ERROR saying so, and /readyz names it', async () => {
-    const fresh = await startStack({ emulator: { sessionCount: 5 } });
+    // Configured by hand, as an operator would, with the emulator's client id and a wrong secret.
+    const fresh = await startStack({
+      mode: 'pass-through',
+      emulator: { sessionCount: 5 },
+      envFrom: (emulator) => ({
+        JANS_CONFIG_API_URL: emulator.configApiUrl,
+        JANS_TOKEN_URL: emulator.tokenUrl,
+        JANS_CLIENT_ID: emulator.clientId,
+        JANS_CLIENT_SECRET: 'not-the-secret',
+        JANS_API_KEYS: 'caller-key',
+      }),
+    });
     try {
-      fresh.emulator.setFault('token', { status: 401 });
-      const response = await fresh.gql(SessionsDocument, {});
+      const response = await fresh.gql(SessionsDocument, {}, { 'x-api-key': 'caller-key' });
       expect(response.body.errors?.[0]).toMatchObject({
         message:
           "Janssen's token endpoint refused this service's own client credentials: its operator must fix them",
