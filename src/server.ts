@@ -13,7 +13,7 @@ import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
-import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
+import { BodyTooLargeError, ClientClosedRequestError, readBody, sendJson } from './http/body.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -369,6 +369,20 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
           graphqlError(`Request body is larger than ${config.limits.maxBodyBytes} bytes`, 'BAD_USER_INPUT'),
         );
         req.resume();
+        return;
+      }
+      if (error instanceof ClientClosedRequestError) {
+        // A cancelled fetch, a closed tab, a proxy giving up: normal client behaviour, so no stack and no 500.
+        // Node has answered a stalled one with a 408 itself.
+        if (error.timedOut) {
+          scope.log.info(
+            { method: scope.method, path: url.pathname },
+            'request timed out before its body was complete',
+          );
+        } else {
+          scope.log.debug({ method: scope.method, path: url.pathname }, 'client closed the request');
+        }
+        res.destroy();
         return;
       }
       const errorId = randomUUID();
