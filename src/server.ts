@@ -43,10 +43,48 @@ export interface AppServer {
 /** Upstream settings after the demo (if any) has filled them in. */
 export type ServerConfig = Config & { upstream: Config['upstream'] & { configApiUrl: string } };
 
+/** How long a client may take to send one request, and how often Node checks. */
+export interface RequestTimeouts {
+  /** From the first byte of a request to the end of its headers. */
+  headersMs: number;
+  /** From the first byte of a request to the end of its body; not the time taken to answer it. */
+  requestMs: number;
+  /** How often stalled requests are looked for: a 408 comes at most this much after its deadline. */
+  checkIntervalMs: number;
+}
+
+/**
+ * A client that sends part of a request and stops holds a socket and its buffers until one of these ends it with
+ * a 408. Node's defaults (60 s, 300 s, checked every 30 s) let one do so for minutes. A real client sends its
+ * headers at once and a body of at most MAX_BODY_BYTES (1 MB by default) in well under 30 s even on a slow link.
+ * The clock stops once the request is received, so slow upstream calls are not cut short. Node needs
+ * `headersMs <= requestMs` (it silently swaps them otherwise). The check is one timer walking the open requests.
+ */
+export const REQUEST_TIMEOUTS: RequestTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  checkIntervalMs: 1_000,
+};
+
+/**
+ * An idle keep-alive socket stays open longer than the common load-balancer idle timeout (60 s, AWS ALB's default),
+ * so the balancer closes first and never sends a request on a socket we are closing.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+export interface ServerOptions {
+  /** Shorter request timeouts, for tests of stalled clients. */
+  requestTimeouts?: Partial<RequestTimeouts>;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
-export async function createServer(config: ServerConfig, logger: Logger): Promise<AppServer> {
+export async function createServer(
+  config: ServerConfig,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<AppServer> {
   const { upstream } = config;
   // One breaker for Janssen: the config API and its auth server go down together.
   const circuit = new CircuitBreaker({
@@ -398,12 +436,19 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   /** Responses not yet finished, so a stop can tell their clients not to reuse the connection. */
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
-  const httpServer = http.createServer((req, res) => {
-    void handle(req, res);
-  });
-  httpServer.keepAliveTimeout = 65_000;
-  httpServer.headersTimeout = 66_000;
-  httpServer.requestTimeout = 30_000;
+  const timeouts = { ...REQUEST_TIMEOUTS, ...options.requestTimeouts };
+  // Given to the constructor, which refuses headersTimeout > requestTimeout (set later, Node would swap them).
+  const httpServer = http.createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   return {
     httpServer,
