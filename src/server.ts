@@ -79,6 +79,13 @@ export interface ServerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** `/graphql` methods: GET (queries only) and POST; OPTIONS only as a CORS preflight, answered without CORS. */
+const GRAPHQL_ALLOW = 'GET, POST';
+const GRAPHQL_PREFLIGHT_ALLOW = 'GET, POST, OPTIONS';
+const GRAPHQL_METHOD_MESSAGE = 'GraphQL is served over GET (queries) and POST only';
+/** `/healthz`, `/readyz`, `/metrics`. */
+const READ_ONLY_ALLOW = 'GET, HEAD';
+
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
 export async function createServer(
   config: ServerConfig,
@@ -372,6 +379,18 @@ export async function createServer(
       }
       switch (url.pathname) {
         case '/graphql':
+          if (req.method === 'OPTIONS') {
+            // We serve no CORS: a preflight gets no Access-Control-* header, so browsers still refuse cross-origin.
+            res.writeHead(204, { allow: GRAPHQL_PREFLIGHT_ALLOW });
+            res.end();
+            return;
+          }
+          if (req.method !== 'GET' && req.method !== 'POST') {
+            sendJson(res, 405, graphqlError(GRAPHQL_METHOD_MESSAGE, 'BAD_USER_INPUT'), {
+              allow: GRAPHQL_ALLOW,
+            });
+            return;
+          }
           if (graphiql.wantsPage(req, url)) {
             graphiql.sendPage(res);
             return;
@@ -379,15 +398,23 @@ export async function createServer(
           await handleGraphQL(req, res, url, scope, requestId);
           return;
         case '/metrics': {
+          if (!allowsReadOnly(req, res)) {
+            return;
+          }
           const { contentType, body } = await metrics.render();
           res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
           res.end(body);
           return;
         }
         case '/healthz':
-          sendJson(res, 200, { status: 'ok' });
+          if (allowsReadOnly(req, res)) {
+            sendJson(res, 200, { status: 'ok' });
+          }
           return;
         case '/readyz': {
+          if (!allowsReadOnly(req, res)) {
+            return;
+          }
           const state = await readiness.check();
           sendJson(
             res,
@@ -484,6 +511,15 @@ export async function createServer(
       janssen.close();
     },
   };
+}
+
+/** `GET` and `HEAD` (Node leaves the body out) pass; any other method gets a 405 and false. */
+function allowsReadOnly(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    return true;
+  }
+  sendJson(res, 405, { error: 'Method not allowed' }, { allow: READ_ONLY_ALLOW });
+  return false;
 }
 
 function graphqlError(message: string, code: string, extra: Record<string, unknown> = {}) {

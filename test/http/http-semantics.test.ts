@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { startStack, type Stack } from '../helpers/stack.js';
+
+import { send } from './raw-http.js';
+
+/**
+ * HTTP semantics of the routes: which methods each answers (and what any other gets). Requests go through
+ * node:http or a raw socket (raw-http.ts), so what is checked is what was sent.
+ */
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { sessionCount: 5 } });
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+beforeEach(() => {
+  stack.emulator.resetCounts();
+});
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const errorsOf = (text: string) =>
+  (JSON.parse(text) as { errors: { message: string; extensions: { code: string } }[] }).errors;
+
+describe('/graphql', () => {
+  it('answers a CORS preflight with 204 and Allow, and no Access-Control-* header (we serve no CORS)', async () => {
+    const response = await send(stack.url, 'OPTIONS', '/graphql', {
+      headers: {
+        origin: 'https://elsewhere.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.allow).toBe('GET, POST, OPTIONS');
+    expect(Object.keys(response.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    expect(response.body.length).toBe(0);
+  });
+
+  it('answers HEAD with 405 and Allow: GET, POST, without a body', async () => {
+    const response = await send(stack.url, 'HEAD', '/graphql');
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe('GET, POST');
+    expect(response.body.length).toBe(0);
+  });
+
+  it.each([
+    ['DELETE', {}],
+    ['TRACE', {}],
+    ['PUT', JSON_TYPE],
+    ['PATCH', JSON_TYPE],
+    ['DELETE', JSON_TYPE],
+    ['PROPFIND', {}],
+  ])('answers %s (headers %j) with 405, Allow: GET, POST and our own words', async (method, headers) => {
+    const response = await send(stack.url, method, '/graphql', { headers });
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe('GET, POST');
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(errorsOf(response.text)).toEqual([
+      {
+        message: 'GraphQL is served over GET (queries) and POST only',
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
+    ]);
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('still answers GET and POST', async () => {
+    const get = await send(stack.url, 'GET', `/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(get.status).toBe(200);
+    const post = await send(stack.url, 'POST', '/graphql', {
+      headers: JSON_TYPE,
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(JSON.parse(post.text)).toEqual({ data: { __typename: 'Query' } });
+  });
+});
+
+describe('/healthz, /readyz, /metrics', () => {
+  it.each([
+    ['POST', '/healthz'],
+    ['POST', '/metrics'],
+    ['DELETE', '/readyz'],
+    ['PUT', '/healthz'],
+    ['OPTIONS', '/metrics'],
+    ['PATCH', '/readyz'],
+  ])('answer %s %s with 405 and Allow: GET, HEAD', async (method, path) => {
+    const response = await send(stack.url, method, path, { headers: JSON_TYPE, body: '{}' });
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe('GET, HEAD');
+    expect(JSON.parse(response.text)).toEqual({ error: 'Method not allowed' });
+  });
+
+  it.each(['/healthz', '/readyz', '/metrics'])(
+    'answer GET and HEAD %s, HEAD without a body',
+    async (path) => {
+      const get = await send(stack.url, 'GET', path);
+      expect(get.status).toBe(200);
+      expect(get.body.length).toBeGreaterThan(0);
+      const head = await send(stack.url, 'HEAD', path);
+      expect(head.status).toBe(200);
+      expect(head.headers['content-type']).toBe(get.headers['content-type']);
+      expect(head.body.length).toBe(0);
+    },
+  );
+});
