@@ -139,7 +139,7 @@ export async function createServer(
   const errorLogs = new WeakMap<object, Logger>();
 
   const schema = await buildAppSchema();
-  const formatError = createFormatError({
+  const formatAppError = createFormatError({
     maskUnexpected: config.production,
     onUnexpected: (error, graphqlError) => {
       const errorId = randomUUID();
@@ -147,6 +147,12 @@ export async function createServer(
       return errorId;
     },
   });
+  // Apollo's CSRF refusal ends its message with a newline (preventCsrf.ts): messages reach clients trimmed.
+  const formatError: typeof formatAppError = (formatted, error) =>
+    formatAppError(
+      /\s$/.test(formatted.message) ? { ...formatted, message: formatted.message.trimEnd() } : formatted,
+      error,
+    );
   /** The one log line of each operation, whichever path answered it. */
   const logOperation = (
     contextValue: Context,

@@ -69,6 +69,17 @@ describe('/graphql', () => {
     expect(stack.emulator.count()).toBe(0);
   });
 
+  it('refuses a GET without a preflight-forcing header (CSRF) with a message free of trailing whitespace', async () => {
+    const response = await send(stack.url, 'GET', `/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    expect(response.status).toBe(400);
+    const [error] = errorsOf(response.text);
+    expect(error!.message).toMatch(
+      /^This operation has been blocked as a potential Cross-Site Request Forgery/,
+    );
+    expect(error!.message).toMatch(/apollo-require-preflight$/);
+    expect(error!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
   it('still answers GET and POST', async () => {
     const get = await send(stack.url, 'GET', `/graphql?query=${encodeURIComponent('{ __typename }')}`, {
       headers: { 'apollo-require-preflight': 'true' },
