@@ -13,7 +13,13 @@ import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
-import { BodyTooLargeError, ClientClosedRequestError, readBody, sendJson } from './http/body.js';
+import {
+  BodyTooLargeError,
+  ClientClosedRequestError,
+  isIdentityEncoded,
+  readBody,
+  sendJson,
+} from './http/body.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -257,6 +263,20 @@ export async function createServer(
     scope: RequestScope,
     requestId: string,
   ) {
+    // Refused before the body is read: parsing it as sent would either fail (gzip) or take bytes the client meant
+    // to be decoded.
+    if (!isIdentityEncoded(req.headers['content-encoding'])) {
+      sendJson(
+        res,
+        415,
+        graphqlError(
+          'Compressed request bodies are not supported: send the body uncompressed, without Content-Encoding',
+          'BAD_USER_INPUT',
+        ),
+        { 'accept-encoding': 'identity' },
+      );
+      return;
+    }
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, config.limits.maxBodyBytes);

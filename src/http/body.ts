@@ -21,6 +21,17 @@ export class ClientClosedRequestError extends Error {
   }
 }
 
+/** Whether a request's `Content-Encoding` leaves its body as sent: absent, empty or `identity`. */
+export function isIdentityEncoded(header: string | undefined): boolean {
+  return (
+    header === undefined ||
+    header.split(',').every((coding) => {
+      const name = coding.trim().toLowerCase();
+      return name === '' || name === 'identity';
+    })
+  );
+}
+
 /**
  * Reads a request body as UTF-8, refusing (without buffering it) anything over `maxBytes`. Plain listeners rather
  * than `for await`: the stream's async iterator costs a generator and a promise per chunk on every request.

@@ -1,12 +1,14 @@
+import { gzipSync } from 'node:zlib';
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { startStack, type Stack } from '../helpers/stack.js';
 
-import { send } from './raw-http.js';
+import { send, sendAndStall } from './raw-http.js';
 
 /**
- * HTTP semantics of the routes: which methods each answers (and what any other gets). Requests go through
- * node:http or a raw socket (raw-http.ts), so what is checked is what was sent.
+ * HTTP semantics of the routes: which methods each answers (and what any other gets), request body encodings.
+ * Requests go through node:http or a raw socket (raw-http.ts), so what is checked is what was sent.
  */
 let stack: Stack;
 
@@ -120,4 +122,51 @@ describe('/healthz, /readyz, /metrics', () => {
       expect(head.body.length).toBe(0);
     },
   );
+});
+
+describe('request bodies with a Content-Encoding', () => {
+  const QUERY = JSON.stringify({ query: '{ sessions { totalCount } }' });
+  const refusal = {
+    message:
+      'Compressed request bodies are not supported: send the body uncompressed, without Content-Encoding',
+    extensions: { code: 'BAD_USER_INPUT' },
+  };
+
+  it.each([
+    ['gzip', 'gzip', gzipSync(QUERY)],
+    ['br on a plain body', 'br', QUERY],
+    ['deflate on a plain body', 'deflate', QUERY],
+    ['identity then gzip', 'identity, gzip', gzipSync(QUERY)],
+  ])('%s: 415 with a GraphQL error, nothing sent upstream', async (_name, encoding, body) => {
+    const response = await send(stack.url, 'POST', '/graphql', {
+      headers: { ...JSON_TYPE, 'content-encoding': encoding },
+      body,
+    });
+    expect(response.status).toBe(415);
+    expect(response.headers['accept-encoding']).toBe('identity');
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(errorsOf(response.text)).toEqual([refusal]);
+    expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('is refused before the body is read: the answer comes while the body is still missing', async () => {
+    const answer = await Promise.race([
+      sendAndStall(
+        stack.url,
+        'POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n' +
+          'Content-Length: 1000\r\nConnection: close\r\n\r\n',
+      ),
+      new Promise((resolve) => setTimeout(resolve, 3_000, 'no answer')),
+    ]);
+    expect(answer).toMatchObject({ statusLine: 'HTTP/1.1 415 Unsupported Media Type' });
+  });
+
+  it.each(['identity', 'Identity', ''])('Content-Encoding %j is the body as sent', async (encoding) => {
+    const response = await send(stack.url, 'POST', '/graphql', {
+      headers: { ...JSON_TYPE, 'content-encoding': encoding },
+      body: QUERY,
+    });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toEqual({ data: { sessions: { totalCount: 5 } } });
+  });
 });
