@@ -405,6 +405,8 @@ export async function createServer(
       }
       switch (url.pathname) {
         case '/graphql':
+          // Answers depend on the caller's credentials: no browser or shared cache may keep any of them.
+          res.setHeader('cache-control', 'no-store');
           if (req.method === 'OPTIONS') {
             // We serve no CORS: a preflight gets no Access-Control-* header, so browsers still refuse cross-origin.
             res.writeHead(204, { allow: GRAPHQL_PREFLIGHT_ALLOW });

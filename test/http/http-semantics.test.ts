@@ -7,8 +7,8 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { send, sendAndStall } from './raw-http.js';
 
 /**
- * HTTP semantics of the routes: which methods each answers (and what any other gets), request body encodings.
- * Requests go through node:http or a raw socket (raw-http.ts), so what is checked is what was sent.
+ * HTTP semantics of the routes: which methods each answers (and what any other gets), request body encodings,
+ * caching. Requests go through node:http or a raw socket (raw-http.ts), so what is checked is what was sent.
  */
 let stack: Stack;
 
@@ -168,5 +168,42 @@ describe('request bodies with a Content-Encoding', () => {
     });
     expect(response.status).toBe(200);
     expect(JSON.parse(response.text)).toEqual({ data: { sessions: { totalCount: 5 } } });
+  });
+});
+
+describe('Cache-Control on /graphql', () => {
+  const SIDS = '{ sessions(page: { limit: 2 }) { nodes { sid } } }';
+
+  it('is no-store on GET data', async () => {
+    const response = await send(stack.url, 'GET', `/graphql?query=${encodeURIComponent(SIDS)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('is no-store on POST data, whether Apollo or the fast path answers', async () => {
+    const query = `${SIDS} # cache-control`;
+    const answered = stack.server.fastPath.answered;
+    for (const path of ['apollo', 'fast']) {
+      const response = await send(stack.url, 'POST', '/graphql', {
+        headers: JSON_TYPE,
+        body: JSON.stringify({ query }),
+      });
+      expect(response.status, path).toBe(200);
+      expect(response.headers['cache-control'], path).toBe('no-store');
+    }
+    expect(stack.server.fastPath.answered).toBe(answered + 1);
+  });
+
+  it.each([
+    ['a validation error', 'POST', '/graphql', { ...JSON_TYPE }, JSON.stringify({ query: '{ nope }' }), 400],
+    ['a CSRF refusal', 'GET', '/graphql?query=%7B__typename%7D', {}, undefined, 400],
+    ['a method refused', 'DELETE', '/graphql', {}, undefined, 405],
+    ['a preflight', 'OPTIONS', '/graphql', {}, undefined, 204],
+  ])('is no-store on %s', async (_name, method, path, headers, body, status) => {
+    const response = await send(stack.url, method, path, { headers, ...(body ? { body } : {}) });
+    expect(response.status).toBe(status);
+    expect(response.headers['cache-control']).toBe('no-store');
   });
 });
