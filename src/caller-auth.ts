@@ -1,5 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 
+import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { JWTPayload } from 'jose';
 
@@ -21,8 +22,18 @@ export type CallerAuthenticator = (headers: {
   apiKey?: string | undefined;
 }) => Promise<Caller>;
 
-function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+/** The protection space named in `WWW-Authenticate` challenges. */
+const AUTH_REALM = 'jans-sessions-graphql';
+
+/**
+ * The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1 requires one): a challenge per way of authenticating
+ * that is configured, `Bearer` (RFC 6750) for caller JWTs, `ApiKey` naming its header for API keys.
+ */
+function authChallenges(auth: Pick<Config['auth'], 'apiKeyHashes' | 'jwksUrl'>): string {
+  return [
+    ...(auth.jwksUrl === undefined ? [] : [`Bearer realm="${AUTH_REALM}"`]),
+    ...(auth.apiKeyHashes.length === 0 ? [] : [`ApiKey realm="${AUTH_REALM}", header="x-api-key"`]),
+  ].join(', ');
 }
 
 /**
@@ -51,6 +62,15 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
   };
   const jwks = jwksUrl !== undefined;
   const required = keyDigests.length > 0 || jwks;
+  const challenges = authChallenges(auth);
+  // Apollo (and the fast path alike) send `extensions.http` as the response's status and headers.
+  const unauthenticated = (message: string) =>
+    new GraphQLError(message, {
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        http: { status: 401, headers: new HeaderMap([['www-authenticate', challenges]]) },
+      },
+    });
 
   return async ({ authorization, apiKey }) => {
     if (!required) {

@@ -13,7 +13,13 @@ import { createCallerAuthenticator } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
-import { sendJson, readBody, BodyTooLargeError } from './http/body.js';
+import {
+  BodyTooLargeError,
+  ClientClosedRequestError,
+  isIdentityEncoded,
+  readBody,
+  sendJson,
+} from './http/body.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -43,10 +49,55 @@ export interface AppServer {
 /** Upstream settings after the demo (if any) has filled them in. */
 export type ServerConfig = Config & { upstream: Config['upstream'] & { configApiUrl: string } };
 
+/** How long a client may take to send one request, and how often Node checks. */
+export interface RequestTimeouts {
+  /** From the first byte of a request to the end of its headers. */
+  headersMs: number;
+  /** From the first byte of a request to the end of its body; not the time taken to answer it. */
+  requestMs: number;
+  /** How often stalled requests are looked for: a 408 comes at most this much after its deadline. */
+  checkIntervalMs: number;
+}
+
+/**
+ * A client that sends part of a request and stops holds a socket and its buffers until one of these ends it with
+ * a 408. Node's defaults (60 s, 300 s, checked every 30 s) let one do so for minutes. A real client sends its
+ * headers at once and a body of at most MAX_BODY_BYTES (1 MB by default) in well under 30 s even on a slow link.
+ * The clock stops once the request is received, so slow upstream calls are not cut short. Node needs
+ * `headersMs <= requestMs` (it silently swaps them otherwise). The check is one timer walking the open requests.
+ */
+export const REQUEST_TIMEOUTS: RequestTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  checkIntervalMs: 1_000,
+};
+
+/**
+ * An idle keep-alive socket stays open longer than the common load-balancer idle timeout (60 s, AWS ALB's default),
+ * so the balancer closes first and never sends a request on a socket we are closing.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+export interface ServerOptions {
+  /** Shorter request timeouts, for tests of stalled clients. */
+  requestTimeouts?: Partial<RequestTimeouts>;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** `/graphql` methods: GET (queries only) and POST; OPTIONS only as a CORS preflight, answered without CORS. */
+const GRAPHQL_ALLOW = 'GET, POST';
+const GRAPHQL_PREFLIGHT_ALLOW = 'GET, POST, OPTIONS';
+const GRAPHQL_METHOD_MESSAGE = 'GraphQL is served over GET (queries) and POST only';
+/** `/healthz`, `/readyz`, `/metrics`. */
+const READ_ONLY_ALLOW = 'GET, HEAD';
+
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
-export async function createServer(config: ServerConfig, logger: Logger): Promise<AppServer> {
+export async function createServer(
+  config: ServerConfig,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<AppServer> {
   const { upstream } = config;
   // One breaker for Janssen: the config API and its auth server go down together.
   const circuit = new CircuitBreaker({
@@ -94,7 +145,7 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   const errorLogs = new WeakMap<object, Logger>();
 
   const schema = await buildAppSchema();
-  const formatError = createFormatError({
+  const formatAppError = createFormatError({
     maskUnexpected: config.production,
     hideSuggestions: config.production,
     onUnexpected: (error, graphqlError) => {
@@ -103,6 +154,12 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       return errorId;
     },
   });
+  // Apollo's CSRF refusal ends its message with a newline (preventCsrf.ts): messages reach clients trimmed.
+  const formatError: typeof formatAppError = (formatted, error) =>
+    formatAppError(
+      /\s$/.test(formatted.message) ? { ...formatted, message: formatted.message.trimEnd() } : formatted,
+      error,
+    );
   /** The one log line of each operation, whichever path answered it. */
   const logOperation = (
     contextValue: Context,
@@ -208,6 +265,20 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
     scope: RequestScope,
     requestId: string,
   ) {
+    // Refused before the body is read: parsing it as sent would either fail (gzip) or take bytes the client meant
+    // to be decoded.
+    if (!isIdentityEncoded(req.headers['content-encoding'])) {
+      sendJson(
+        res,
+        415,
+        graphqlError(
+          'Compressed request bodies are not supported: send the body uncompressed, without Content-Encoding',
+          'BAD_USER_INPUT',
+        ),
+        { 'accept-encoding': 'identity' },
+      );
+      return;
+    }
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, config.limits.maxBodyBytes);
@@ -336,6 +407,20 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       }
       switch (url.pathname) {
         case '/graphql':
+          // Answers depend on the caller's credentials: no browser or shared cache may keep any of them.
+          res.setHeader('cache-control', 'no-store');
+          if (req.method === 'OPTIONS') {
+            // We serve no CORS: a preflight gets no Access-Control-* header, so browsers still refuse cross-origin.
+            res.writeHead(204, { allow: GRAPHQL_PREFLIGHT_ALLOW });
+            res.end();
+            return;
+          }
+          if (req.method !== 'GET' && req.method !== 'POST') {
+            sendJson(res, 405, graphqlError(GRAPHQL_METHOD_MESSAGE, 'BAD_USER_INPUT'), {
+              allow: GRAPHQL_ALLOW,
+            });
+            return;
+          }
           if (graphiql.wantsPage(req, url)) {
             graphiql.sendPage(res);
             return;
@@ -343,15 +428,23 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
           await handleGraphQL(req, res, url, scope, requestId);
           return;
         case '/metrics': {
+          if (!allowsReadOnly(req, res)) {
+            return;
+          }
           const { contentType, body } = await metrics.render();
           res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
           res.end(body);
           return;
         }
         case '/healthz':
-          sendJson(res, 200, { status: 'ok' });
+          if (allowsReadOnly(req, res)) {
+            sendJson(res, 200, { status: 'ok' });
+          }
           return;
         case '/readyz': {
+          if (!allowsReadOnly(req, res)) {
+            return;
+          }
           const state = await readiness.check();
           sendJson(
             res,
@@ -373,6 +466,20 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
         req.resume();
         return;
       }
+      if (error instanceof ClientClosedRequestError) {
+        // A cancelled fetch, a closed tab, a proxy giving up: normal client behaviour, so no stack and no 500.
+        // Node has answered a stalled one with a 408 itself.
+        if (error.timedOut) {
+          scope.log.info(
+            { method: scope.method, path: url.pathname },
+            'request timed out before its body was complete',
+          );
+        } else {
+          scope.log.debug({ method: scope.method, path: url.pathname }, 'client closed the request');
+        }
+        res.destroy();
+        return;
+      }
       const errorId = randomUUID();
       scope.log.error({ errorId, err: error }, 'request failed');
       if (!res.headersSent) {
@@ -386,12 +493,19 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
   /** Responses not yet finished, so a stop can tell their clients not to reuse the connection. */
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
-  const httpServer = http.createServer((req, res) => {
-    void handle(req, res);
-  });
-  httpServer.keepAliveTimeout = 65_000;
-  httpServer.headersTimeout = 66_000;
-  httpServer.requestTimeout = 30_000;
+  const timeouts = { ...REQUEST_TIMEOUTS, ...options.requestTimeouts };
+  // Given to the constructor, which refuses headersTimeout > requestTimeout (set later, Node would swap them).
+  const httpServer = http.createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   return {
     httpServer,
@@ -427,6 +541,15 @@ export async function createServer(config: ServerConfig, logger: Logger): Promis
       janssen.close();
     },
   };
+}
+
+/** `GET` and `HEAD` (Node leaves the body out) pass; any other method gets a 405 and false. */
+function allowsReadOnly(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    return true;
+  }
+  sendJson(res, 405, { error: 'Method not allowed' }, { allow: READ_ONLY_ALLOW });
+  return false;
 }
 
 function graphqlError(message: string, code: string, extra: Record<string, unknown> = {}) {

@@ -5,6 +5,34 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
+ * The connection closed before the request body was complete: the client went away, or Node gave up on a stalled
+ * body after `requestTimeout` (and answered 408 itself). Not a failure of ours.
+ */
+export class ClientClosedRequestError extends Error {
+  override readonly name = 'ClientClosedRequestError';
+  readonly code = 'ERR_CLIENT_CLOSED_REQUEST';
+
+  constructor(
+    /** Whether Node closed it for `requestTimeout`. */
+    readonly timedOut: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(timedOut ? 'Request body not received in time' : 'Client closed the request', options);
+  }
+}
+
+/** Whether a request's `Content-Encoding` leaves its body as sent: absent, empty or `identity`. */
+export function isIdentityEncoded(header: string | undefined): boolean {
+  return (
+    header === undefined ||
+    header.split(',').every((coding) => {
+      const name = coding.trim().toLowerCase();
+      return name === '' || name === 'identity';
+    })
+  );
+}
+
+/**
  * Reads a request body as UTF-8, refusing (without buffering it) anything over `maxBytes`. Plain listeners rather
  * than `for await`: the stream's async iterator costs a generator and a promise per chunk on every request.
  */
@@ -35,14 +63,20 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
       done();
       resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
     };
+    const closed = (cause?: Error) =>
+      new ClientClosedRequestError(
+        (req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT',
+        cause ? { cause } : undefined,
+      );
+    // An IncomingMessage only fails when its connection closes early ('aborted', ECONNRESET).
     const onError = (error: Error) => {
       done();
-      reject(error);
+      reject(closed(error));
     };
-    // Closed before its end (the client went away) without an error event.
+    // Closed before its end without an error event.
     const onClose = () => {
       done();
-      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      reject(closed());
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -51,12 +85,18 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
+    ...headers,
   });
   res.end(text);
 }

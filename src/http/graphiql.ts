@@ -117,6 +117,38 @@ function asset(name: string): Asset | undefined {
   return found;
 }
 
+/** A `qvalue` (RFC 9110 §12.4.2): 0 to 1, at most three decimals. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
+/**
+ * Whether an `Accept-Encoding` value (RFC 9110 §12.5.3) lets us send gzip, and ranks it no lower than identity:
+ * `gzip` (or `x-gzip`), else `*`, with a weight above 0. Identity stays acceptable unless `identity;q=0` or `*;q=0`
+ * excludes it. An entry with a malformed weight is ignored.
+ */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) {
+    return false;
+  }
+  const weights = new Map<string, number>();
+  for (const entry of header.split(',')) {
+    const [coding = '', ...params] = entry.split(';').map((part) => part.trim());
+    let weight = 1;
+    for (const param of params) {
+      const [name = '', value = ''] = param.split('=').map((part) => part.trim());
+      if (name.toLowerCase() === 'q') {
+        weight = QVALUE.test(value) ? Number(value) : Number.NaN;
+      }
+    }
+    const name = coding.toLowerCase() === 'x-gzip' ? 'gzip' : coding.toLowerCase();
+    if (name !== '' && !Number.isNaN(weight)) {
+      weights.set(name, Math.max(weight, weights.get(name) ?? 0));
+    }
+  }
+  const gzip = weights.get('gzip') ?? weights.get('*') ?? 0;
+  const identity = weights.get('identity') ?? weights.get('*') ?? 1;
+  return gzip > 0 && gzip >= identity;
+}
+
 /**
  * What the headers editor starts with, from how callers authenticate: nothing in the demo (no caller auth), an
  * `x-api-key` or a bearer token otherwise. Placeholders only: the page never carries a credential.
@@ -204,7 +236,7 @@ ${scripts.map((name) => `<script src="${relative}${name}"></script>`).join('\n')
       if (!found) {
         return false;
       }
-      const compressed = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
+      const compressed = acceptsGzip(req.headers['accept-encoding'])
         ? await found.gzipped.catch(() => undefined)
         : undefined;
       const body = compressed ?? found.body;

@@ -10,6 +10,8 @@ import { graphiqlHeaders } from '../../src/http/graphiql.js';
 import { buildAppSchema } from '../../src/schema/build-schema.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+import { send } from './raw-http.js';
+
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 let stack: Stack;
@@ -101,6 +103,35 @@ describe('GET /graphql from a browser', () => {
     expect(raw.encoding).toBe('gzip');
     expect(raw.body.length).toBeLessThan(plain.length / 2);
     expect(gunzipSync(raw.body).equals(plain)).toBe(true);
+  });
+
+  it.each([
+    ['gzip', 'gzip'],
+    ['gzip, deflate, br', 'gzip'],
+    ['*', 'gzip'],
+    ['x-gzip', 'gzip'],
+    ['deflate, gzip;q=1.0, *;q=0.5', 'gzip'],
+    ['gzip;q=0', undefined],
+    ['gzip; q=0.000', undefined],
+    ['identity', undefined],
+    ['gzip;q=0, identity', undefined],
+    ['*;q=0, identity', undefined],
+    ['gzip;q=0.5, identity', undefined],
+    ['br', undefined],
+    ['gzip;q=high', undefined],
+    ['', undefined],
+  ])('Accept-Encoding %j: asset content encoding %s', async (acceptEncoding, expected) => {
+    const [bundle] = [...(await page()).html.matchAll(/src="(graphiql\/assets\/react-[^"]+)"/g)].map(
+      (match) => match[1]!,
+    );
+    const response = await send(stack.url, 'GET', `/${bundle!}`, {
+      headers: { 'accept-encoding': acceptEncoding },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-encoding']).toBe(expected);
+    expect(response.headers.vary).toBe('accept-encoding');
+    const body = expected === 'gzip' ? gunzipSync(response.body) : response.body;
+    expect(body.toString('utf8')).toContain('React');
   });
 
   it('serves only its own list of assets', async () => {

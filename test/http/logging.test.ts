@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startStack, type Stack } from '../helpers/stack.js';
 
+import { sendAndHangUp } from './raw-http.js';
+
 const ACTIVE = /* GraphQL */ `
   query Active {
     sessions(filter: { state: AUTHENTICATED }, page: { limit: 2 }) {
@@ -95,6 +97,26 @@ describe('request logs (client-credentials demo wiring, API key required)', () =
         outcome: 'refused',
       }),
     ]);
+  });
+
+  it('logs a client closing mid-body at debug, without a stack, and counts it nowhere', async () => {
+    const metricsBefore = await (await fetch(`${stack.url}/metrics`)).text();
+    const from = stack.logs.length;
+    await sendAndHangUp(
+      stack.url,
+      'POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 26\r\n' +
+        'X-Request-Id: gone-1\r\n\r\n{"query":"',
+    );
+    await expect
+      .poll(() => stack.logs.slice(from).filter((line) => line.requestId === 'gone-1'))
+      .toEqual([expect.objectContaining({ level: 20, msg: 'client closed the request', method: 'POST' })]);
+    const lines = stack.logs.slice(from);
+    expect(lines.some((line) => (line.level as number) >= 40 || 'err' in line)).toBe(false);
+    const graphqlSeries = (text: string) =>
+      text.split('\n').filter((line) => line.startsWith('jans_graphql_'));
+    const metricsAfter = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(graphqlSeries(metricsAfter)).toEqual(graphqlSeries(metricsBefore));
+    expect(metricsAfter).not.toContain('INTERNAL_SERVER_ERROR');
   });
 
   it('never writes credentials: API keys, the client secret, tokens', async () => {

@@ -7,6 +7,9 @@ import { DeleteSessionDocument, SessionsDocument } from '../generated/graphql.js
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DELETE_SCOPE = 'https://jans.io/oauth/jans-auth-server/session.delete';
+/** The `WWW-Authenticate` challenges of a 401 (RFC 9110 §11.6.1), one per way of authenticating configured. */
+const BEARER_CHALLENGE = 'Bearer realm="jans-sessions-graphql"';
+const API_KEY_CHALLENGE = 'ApiKey realm="jans-sessions-graphql", header="x-api-key"';
 
 describe('caller JWTs checked against the JWKS (client-credentials mode)', () => {
   let stack: Stack;
@@ -41,6 +44,17 @@ describe('caller JWTs checked against the JWKS (client-credentials mode)', () =>
     expect(response.status).toBe(401);
     expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(stack.emulator.count()).toBe(0);
+  });
+
+  it('a 401 challenges for a bearer token (WWW-Authenticate), a success does not', async () => {
+    for (const headers of [{}, await bearer('not.a.jwt'), await bearer(jwt({}, -60))]) {
+      const response = await stack.gql(SessionsDocument, {}, headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+    }
+    const ok = await stack.gql(SessionsDocument, {}, await bearer(jwt()));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('www-authenticate')).toBeNull();
   });
 
   it('a valid JWT reads', async () => {
@@ -142,7 +156,47 @@ describe('caller API keys (client-credentials mode)', () => {
     const response = await stack.gql(SessionsDocument, {}, headers);
     expect(response.status).toBe(401);
     expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(response.headers.get('www-authenticate')).toBe(API_KEY_CHALLENGE);
     expect(stack.emulator.count()).toBe(0);
+  });
+});
+
+describe('caller API keys and JWTs both accepted', () => {
+  let stack: Stack;
+  const key = 'k-both-5e1c77';
+
+  beforeAll(async () => {
+    stack = await startStack({
+      emulator: { sessionCount: 5 },
+      env: { JANS_API_KEYS: key, AUTH_AUDIENCE: 'jans-sessions-graphql' },
+      envFrom: (emulator) => ({ AUTH_JWKS_URL: emulator.jwksUrl, AUTH_ISSUER: emulator.origin }),
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it.each([
+    ['no credentials', {}],
+    ['a wrong key', { 'x-api-key': 'nope' }],
+    ['a bad bearer token', { authorization: 'Bearer not.a.jwt' }],
+  ])('%s: 401 with both challenges', async (_name, headers) => {
+    const response = await stack.gql(SessionsDocument, {}, headers);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(`${BEARER_CHALLENGE}, ${API_KEY_CHALLENGE}`);
+  });
+
+  it('a valid key reads without a challenge; a bad one is challenged once the fast path knows the query', async () => {
+    const answered = stack.server.fastPath.answered;
+    for (let i = 0; i < 2; i++) {
+      const response = await stack.gql(SessionsDocument, {}, { 'x-api-key': key });
+      expect(response.body.data?.sessions.totalCount).toBe(5);
+      expect(response.headers.get('www-authenticate')).toBeNull();
+    }
+    expect(stack.server.fastPath.answered).toBe(answered + 1);
+    const refused = await stack.gql(SessionsDocument, {}, { 'x-api-key': 'nope' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(`${BEARER_CHALLENGE}, ${API_KEY_CHALLENGE}`);
   });
 });
 
