@@ -154,6 +154,12 @@ export class FastPath {
     if (this.costOf(prepared, variableValues) > this.options.maxCost) {
       return undefined;
     }
+    // An explicit null where the argument is non-null is refused at execution; Apollo words and codes it.
+    for (const name of prepared.nullSensitiveVariables) {
+      if (variableValues?.[name] === null) {
+        return undefined;
+      }
+    }
     let context: Context;
     try {
       context = await request.createContext();

@@ -4,9 +4,12 @@ import {
   type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  isNonNullType,
   Kind,
   type OperationDefinitionNode,
+  TypeInfo,
   visit,
+  visitWithTypeInfo,
   BREAK,
 } from 'graphql';
 
@@ -27,6 +30,11 @@ export interface PreparedOperation {
   readonly fragments: Record<string, FragmentDefinitionNode>;
   /** Costs already computed, by the JSON of the variables (filled by the fast path). */
   readonly costs: Map<string, number>;
+  /**
+   * Nullable variables used where an argument is non-null (allowed when the argument has a default): an explicit
+   * `null` for one fails only at execution, where graphql-jit words the error differently from graphql-js.
+   */
+  readonly nullSensitiveVariables: readonly string[];
   /** Runs the operation; a result without `data` is a request error (bad variables): leave it to Apollo. */
   run(contextValue: unknown, variables: Record<string, unknown> | undefined): Promise<ExecutionResult>;
 }
@@ -40,6 +48,37 @@ export interface PreparedOperationsOptions {
 }
 
 const DEFAULT_MAX_ENTRIES = 500;
+
+/** See {@link PreparedOperation.nullSensitiveVariables}. */
+function nullSensitiveVariables(schema: GraphQLSchema, document: DocumentNode): string[] {
+  const nullable = new Set<string>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION) {
+      for (const variable of definition.variableDefinitions ?? []) {
+        if (variable.type.kind !== Kind.NON_NULL_TYPE) {
+          nullable.add(variable.variable.name.value);
+        }
+      }
+    }
+  }
+  const found = new Set<string>();
+  if (nullable.size === 0) {
+    return [];
+  }
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      [Kind.VARIABLE](node) {
+        const type = typeInfo.getInputType();
+        if (nullable.has(node.name.value) && type && isNonNullType(type)) {
+          found.add(node.name.value);
+        }
+      },
+    }),
+  );
+  return [...found];
+}
 
 /**
  * Whether the document selects `_entities` (a root field, possibly through a fragment). graphql-jit 0.8.9 pads the
@@ -141,6 +180,14 @@ export class PreparedOperations {
     let compiledRun: PreparedOperation['run'] | undefined;
     const run: PreparedOperation['run'] = (contextValue, variables) =>
       (compiledRun ??= compile())(contextValue, variables);
-    this.entries.set(key, { document, operation, operationName: name, fragments, costs: new Map(), run });
+    this.entries.set(key, {
+      document,
+      operation,
+      operationName: name,
+      fragments,
+      costs: new Map(),
+      nullSensitiveVariables: nullSensitiveVariables(schema, document),
+      run,
+    });
   }
 }

@@ -185,10 +185,21 @@ function formatWith(options: FormatErrorOptions) {
       };
     }
     // Apollo's own refusals of a request (an unsupported persisted-query version, …) carry an HTTP 4xx and no code.
+    // (`extensions?.`: graphql-jit's errors are GraphQLErrors that may have no `extensions` at all.)
     if (
       original instanceof GraphQLError &&
-      original.extensions.code === undefined &&
-      isClientStatus((original.extensions.http as { status?: unknown } | undefined)?.status)
+      original.extensions?.code === undefined &&
+      isClientStatus((original.extensions?.http as { status?: unknown } | undefined)?.status)
+    ) {
+      return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
+    // graphql-js refuses an argument's value only at execution when a nullable variable gave null to a non-null
+    // argument (allowed when the argument has a default).
+    if (
+      original instanceof GraphQLError &&
+      original.originalError === undefined &&
+      original.extensions?.code === undefined &&
+      /^Argument ".+" of non-null type ".+" must not be null\.$/.test(original.message)
     ) {
       return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
@@ -205,7 +216,7 @@ function formatWith(options: FormatErrorOptions) {
     }
     // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a rule's or scalar's own code is more precise.
     const inner = original instanceof GraphQLError ? (original.originalError ?? original) : undefined;
-    const ownCode = inner instanceof GraphQLError ? inner.extensions.code : undefined;
+    const ownCode = inner instanceof GraphQLError ? inner.extensions?.code : undefined;
     const rawCode =
       typeof ownCode === 'string' && PASS_THROUGH.has(ownCode) ? ownCode : formatted.extensions?.code;
     const code = typeof rawCode === 'string' ? (APOLLO_CODES[rawCode] ?? rawCode) : undefined;

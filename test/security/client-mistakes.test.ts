@@ -1,3 +1,5 @@
+import { createConnection } from 'node:net';
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { MAX_SINGLE_SESSION_READS } from '../../src/loaders/session.loader.js';
@@ -98,6 +100,77 @@ describe('client mistakes get a client code, never INTERNAL_SERVER_ERROR', () =>
       extensions: { code: 'BAD_USER_INPUT', field: 'representations.sid' },
     });
     expect(unexpectedLogs()).toEqual([]);
+  });
+});
+
+describe('more client mistakes', () => {
+  it.each([{ inum: 5 }, { inum: true }, { inum: ['a'] }, { userDn: { a: 1 } }, { userDn: 7 }])(
+    'a User representation whose key is not a string (%j): BAD_USER_INPUT for that item',
+    async (keys) => {
+      const { json } = await post({
+        query: 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on User { inum } } }',
+        variables: { r: [{ __typename: 'User', ...keys }] },
+      });
+      expect(json.data?._entities).toEqual([null]);
+      expect(json.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(json.errors?.[0]?.message).toMatch(/must be a string/);
+      expect(unexpectedLogs()).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['dryRun', 'Boolean'],
+    ['max', 'Int'],
+  ])(
+    'an explicit null for %s (a nullable variable where the argument has a default): BAD_USER_INPUT, alike twice',
+    async (argument, type) => {
+      const request = {
+        query: `mutation M($v: ${type}) { deleteSessions(filter: {authUser: "x"}, ${argument}: $v) { dryRun } }`,
+        variables: { v: null },
+      };
+      // The second is a repeat: the fast path must answer it as Apollo did (here: by leaving it to Apollo).
+      const first = await post(request);
+      const second = await post(request);
+      expect(second).toEqual(first);
+      expect(first.json.data).toBeNull();
+      expect(first.json.errors).toEqual([
+        {
+          message: `Argument "${argument}" of non-null type "${type}!" must not be null.`,
+          locations: [expect.any(Object)],
+          path: ['deleteSessions'],
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ]);
+      expect(unexpectedLogs()).toEqual([]);
+      expect(stack.emulator.count()).toBe(0);
+    },
+  );
+
+  it.each(['abc\u2028', 'inum=abc\u2029,ou=people,o=jans', '\ufeffabc', 'abc\u00a0', '\u3000abc'])(
+    'a DN or inum with a Unicode separator or BOM at an end (%j) is refused, not trimmed',
+    async (userDn) => {
+      const { json } = await post({
+        query: 'mutation R($u: String!) { revokeUserSessions(userDn: $u) { revoked } }',
+        variables: { u: userDn },
+      });
+      expect(json.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userDn' });
+      expect(stack.emulator.count()).toBe(0);
+    },
+  );
+
+  it('CONNECT gets a 405, not a dropped socket', async () => {
+    const { port } = new URL(stack.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
+        socket.write('CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(answer).toContain('Allow: GET, POST');
   });
 });
 
