@@ -158,7 +158,25 @@ const envSchema = z
     MAX_COST: integer(20_000, 1, 100_000_000),
     MAX_TOKENS: integer(5000, 100, 1_000_000),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 104_857_600),
-    REDIS_URL: url(['redis:', 'rediss:']),
+    REDIS_URL: url(['redis:', 'rediss:']).superRefine((value, ctx) => {
+      // What node-redis accepts: a host, and as path at most a database number (`/2`).
+      let parsed: URL;
+      try {
+        // Also reached after the scheme check failed (zod still runs refinements): nothing more to say then.
+        parsed = new URL(value ?? '');
+      } catch {
+        return;
+      }
+      if (!['redis:', 'rediss:'].includes(parsed.protocol)) {
+        return;
+      }
+      if (parsed.hostname === '' || !/^(\/\d*)?$/.test(parsed.pathname)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'must be redis://[user:password@]host[:port][/database number] (or rediss://)',
+        });
+      }
+    }),
     GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
   })
   .superRefine((env, ctx) => {
@@ -298,7 +316,9 @@ export function isLoopback(host: string): boolean {
  * is masked, so a password in a mistyped URL is never printed.
  */
 export function withoutPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+  // With a scheme (`https://u:p@h`), with `//` only, or with none (`u:p@h/...`): whatever precedes the first `@`
+  // before the path is user information.
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/?#@]*@/i, '$1***@');
 }
 
 /** Reads and validates the environment; throws `ConfigError` listing each bad variable. */
@@ -340,6 +360,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch (error) {
       throw new ConfigError(
         `Invalid configuration:\n  JANS_CA_FILE: cannot read ${JSON.stringify(e.JANS_CA_FILE)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError(
+        `Invalid configuration:\n  JANS_CA_FILE: ${JSON.stringify(e.JANS_CA_FILE)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
       );
     }
   }

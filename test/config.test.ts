@@ -55,6 +55,30 @@ describe('loadConfig', () => {
     expect(attempt).not.toThrow(/Pa55/);
   });
 
+  it.each([
+    ['user:hunter2@jans.example.org/jans-config-api', '***@jans.example.org/jans-config-api'],
+    ['//user:hunter2@jans.example.org/jans-config-api', '//***@jans.example.org/jans-config-api'],
+  ])('masks a password in a URL without a scheme (%j)', (raw, shown) => {
+    const attempt = () => loadConfig({ JANS_CONFIG_API_URL: raw });
+    expect(attempt).toThrow(`(got ${JSON.stringify(shown)})`);
+    expect(attempt).not.toThrow(/hunter2/);
+  });
+
+  it.each(['redis://127.0.0.1:1/abc', 'redis:localhost', 'redis://cache:6379/0/x'])(
+    'refuses a REDIS_URL that node-redis would throw on after start (%j)',
+    (value) => {
+      expect(() => loadConfig({ REDIS_URL: value })).toThrow(
+        'REDIS_URL: must be redis://[user:password@]host[:port][/database number] (or rediss://)',
+      );
+    },
+  );
+
+  it('refuses a JANS_CA_FILE that holds no PEM certificate', () => {
+    expect(() => loadConfig({ JANS_CA_FILE: 'package.json' })).toThrow(
+      'JANS_CA_FILE: "package.json" holds no PEM certificate',
+    );
+  });
+
   it('gives one message per mistake in a URL', () => {
     const lines = (env: Record<string, string>) => {
       try {

@@ -201,7 +201,7 @@ function checkDate(date: Date, field: string): Date {
 
 /** The inum of a user: the value of a DN's leading `inum=` RDN, or the bare inum itself. */
 export function toInum(dnOrInum: string, field: string): string {
-  const value = checkNoControl(dnOrInum, field).trim();
+  const value = dnText(dnOrInum, field);
   if (value.includes('=') || value.includes(',')) {
     return parseUserDn(value, field).inum;
   }
@@ -213,7 +213,7 @@ export function toInum(dnOrInum: string, field: string): string {
 
 /** The full user DN Janssen's revoke endpoint compares by equality (§2.5); a bare inum is placed under `peopleBaseDn`. */
 export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string): string {
-  const value = checkNoControl(dnOrInum, field).trim();
+  const value = dnText(dnOrInum, field);
   if (value.includes('=') || value.includes(',')) {
     return parseUserDn(value, field).dn;
   }
@@ -223,19 +223,25 @@ export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string):
   return `inum=${value},${peopleBaseDn}`;
 }
 
-/** A DN or inum with a tab or line break is refused, not trimmed into another DN. */
-function checkNoControl(value: string, field: string): string {
+/**
+ * A DN or inum, its surrounding ASCII spaces removed. Not `trim()`: that would also drop line and paragraph
+ * separators, no-break spaces and BOMs, and turn a value that is not a DN into one. Control characters are refused.
+ */
+function dnText(value: unknown, field: string): string {
+  if (typeof value !== 'string') {
+    throw new InvalidInputError(field, 'must be a string');
+  }
   if (CONTROL.test(value)) {
     throw new InvalidInputError(field, 'cannot contain control characters');
   }
-  return value;
+  return value.replace(/^ +| +$/g, '');
 }
 
 function parseUserDn(value: string, field: string): { dn: string; inum: string } {
   if (value.length > 512) {
     throw new InvalidInputError(field, 'must be at most 512 characters');
   }
-  const rdns = value.split(',').map((rdn) => rdn.trim());
+  const rdns = value.split(',').map((rdn) => rdn.replace(/^ +| +$/g, ''));
   if (rdns.some((rdn) => !RDN.test(rdn))) {
     throw new InvalidInputError(field, 'is not a valid DN (expected inum=…,ou=people,o=jans)');
   }
