@@ -78,7 +78,11 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     upstream.calls += 1;
     deps.onUpstreamCall?.(call);
     if (call.error) {
-      scope.log.warn(
+      // A caller's own token refused (pass-through) is the caller's mistake, not a failure of ours or Janssen's.
+      const callersMistake =
+        deps.tokens === undefined &&
+        (call.error.kind === 'UNAUTHORIZED' || call.error.kind === 'INSUFFICIENT_SCOPE');
+      scope.log[callersMistake ? 'info' : 'warn'](
         {
           operation: call.operation,
           status: call.status,
@@ -128,6 +132,7 @@ function lazyLoaders(sessions: SessionApi, deps: ContextDeps): Context['loaders'
 /** Forwards the caller's bearer token; with none, no upstream call is made at all. */
 function passThroughAuth(authorization: string | undefined): UpstreamAuth {
   return {
+    callerToken: true,
     header: async () => {
       if (authorization === undefined || !/^Bearer\s+\S+$/i.test(authorization)) {
         throw new MissingBearerTokenError();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import {
@@ -506,6 +507,12 @@ export async function createServer(
     },
   );
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // CONNECT (a proxy tunnel) never reaches the request handler; without this Node just drops the socket.
+  httpServer.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${GRAPHQL_ALLOW}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+  });
 
   return {
     httpServer,

@@ -70,7 +70,7 @@ export class MissingBearerTokenError extends JanssenApiError {
  * `JANS_CLIENT_SECRET`, a disabled client, a missing grant): an operator's problem, never the caller's.
  */
 export class ClientCredentialsRefusedError extends JanssenApiError {
-  constructor(details: { status?: number; cause?: unknown }) {
+  constructor(details: JanssenApiError['details']) {
     super('ERROR', 'token', 'token: the auth server refused the client credentials', details);
   }
 }

@@ -1,4 +1,4 @@
-import { type ChangeOutcome, JanssenApiError } from './errors.js';
+import { type ChangeOutcome, ClientCredentialsRefusedError, JanssenApiError } from './errors.js';
 import { type JanssenClient, toJanssenError } from './http-client.js';
 import { checkSid } from './query.js';
 import type { BudgetSignal } from './resilience.js';
@@ -13,6 +13,8 @@ export interface UpstreamAuth {
   header(signal?: BudgetSignal): Promise<string>;
   /** After an upstream 401: a fresh header to retry the call once with, or undefined to give up. */
   renew?(rejected: string, signal?: BudgetSignal): Promise<string | undefined>;
+  /** The header is the caller's own token (pass-through): Janssen refusing it is the caller's 401 or 403. */
+  readonly callerToken?: boolean;
 }
 
 /** Told about every upstream call (for logs and metrics). */
@@ -169,7 +171,7 @@ export class SessionApi {
               continue;
             }
           }
-          throw translated;
+          throw this.auth.callerToken ? asCallerRefusal(translated) : translated;
         }
       }
     } finally {
@@ -200,9 +202,34 @@ export class SessionApi {
   }
 }
 
+/**
+ * Janssen refusing the caller's own token (pass-through): HTTP 401 with a Bearer challenge, or 403 for a missing
+ * scope (RFC 6750 §3.1), through `extensions.http`, which Apollo and the fast path turn into the response's status
+ * and headers (graphql-js copies an original error's `extensions`).
+ */
+function asCallerRefusal(error: JanssenApiError): JanssenApiError {
+  if (error.kind !== 'UNAUTHORIZED' && error.kind !== 'INSUFFICIENT_SCOPE') {
+    return error;
+  }
+  const [status, challenge] =
+    error.kind === 'UNAUTHORIZED' ? [401, 'invalid_token'] : [403, 'insufficient_scope'];
+  return Object.defineProperty(error, 'extensions', {
+    value: {
+      http: {
+        status,
+        headers: new Map([
+          ['www-authenticate', `Bearer realm="jans-sessions-graphql", error="${challenge}"`],
+        ]),
+      },
+    },
+  });
+}
+
 /** The same failure, with what is now known of the change it was making. */
 function withOutcome(error: JanssenApiError, outcome: ChangeOutcome): JanssenApiError {
-  return new JanssenApiError(error.kind, error.operation, error.message, { ...error.details, outcome });
+  return error instanceof ClientCredentialsRefusedError
+    ? new ClientCredentialsRefusedError({ ...error.details, outcome })
+    : new JanssenApiError(error.kind, error.operation, error.message, { ...error.details, outcome });
 }
 
 function isSession(value: unknown): value is SessionId {

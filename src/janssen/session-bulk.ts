@@ -64,8 +64,22 @@ export async function deleteSessions(
   onOutcome?: (outcome: DeleteOutcome) => void,
 ): Promise<DeleteOutcome[]> {
   const outcomes: DeleteOutcome[] = [];
+  // Credentials Janssen refused stay refused for the rest of the request: the remaining sids are not sent.
+  let refused: JanssenApiError | undefined;
   await mapWithConcurrency(sids, concurrency, async (sid) => {
     let outcome: DeleteOutcome;
+    if (refused) {
+      outcome = {
+        sid,
+        result: new JanssenApiError(refused.kind, refused.operation, refused.message, {
+          ...refused.details,
+          outcome: 'NOT_APPLIED',
+        }),
+      };
+      outcomes.push(outcome);
+      onOutcome?.(outcome);
+      return;
+    }
     try {
       outcome = { sid, result: (await api.deleteSession(sid)) ? 'deleted' : 'gone' };
     } catch (error) {
@@ -78,6 +92,12 @@ export async function deleteSessions(
                 cause: error,
               }),
       };
+    }
+    if (
+      typeof outcome.result !== 'string' &&
+      (outcome.result.kind === 'UNAUTHORIZED' || outcome.result.kind === 'INSUFFICIENT_SCOPE')
+    ) {
+      refused ??= outcome.result;
     }
     outcomes.push(outcome);
     onOutcome?.(outcome);

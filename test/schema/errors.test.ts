@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { DeleteSessionDocument, SessionDocument, SessionsDocument } from '../generated/graphql.js';
+import {
+  DeleteSessionDocument,
+  DeleteSessionsDocument,
+  SessionDocument,
+  SessionsDocument,
+} from '../generated/graphql.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const READ = 'https://jans.io/oauth/jans-auth-server/session.readonly';
@@ -47,10 +52,32 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
     expect(response.body.errors).toBeUndefined();
   });
 
-  it('a token Janssen refuses: UNAUTHENTICATED', async () => {
-    const response = await stack.gql(SessionsDocument, {}, { authorization: 'Bearer nope' });
-    expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+  it('a token Janssen refuses: UNAUTHENTICATED, HTTP 401 with an invalid_token challenge, alike twice', async () => {
+    for (let round = 0; round < 2; round += 1) {
+      const response = await stack.gql(SessionsDocument, {}, { authorization: 'Bearer nope' });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe(
+        'Bearer realm="jans-sessions-graphql", error="invalid_token"',
+      );
+      expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+    }
+  });
+
+  it('a read token on deleteSessions: each failure FORBIDDEN, and no more DELETEs once refused', async () => {
+    const token = stack.emulator.issueToken([READ]);
+    const response = await stack.gql(
+      DeleteSessionsDocument,
+      { filter: { state: 'AUTHENTICATED' }, dryRun: false, max: 1000 },
+      { authorization: `Bearer ${token}` },
+    );
+    const result = response.body.data?.deleteSessions;
+    expect(result?.matched).toBeGreaterThan(8);
+    expect(result?.deleted).toBe(0);
+    expect(result?.failed).toHaveLength(result!.matched);
+    expect(new Set(result?.failed.map((failure) => failure.code))).toEqual(new Set(['FORBIDDEN']));
+    // At most the DELETEs already in flight (4 at a time) when the first refusal came back.
+    expect(stack.emulator.count('delete')).toBeLessThanOrEqual(4);
   });
 
   it('a token without the delete scopes: FORBIDDEN naming the scopes, nothing deleted', async () => {
@@ -58,6 +85,10 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
     const token = stack.emulator.issueToken([READ]);
     const response = await stack.gql(DeleteSessionDocument, { sid }, { authorization: `Bearer ${token}` });
     const error = response.body.errors?.[0];
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="jans-sessions-graphql", error="insufficient_scope"',
+    );
     expect(error?.extensions?.code).toBe('FORBIDDEN');
     expect(error?.message).toContain('https://jans.io/oauth/jans-auth-server/session.delete');
     expect(error?.message).toContain('revoke_session');
@@ -150,6 +181,14 @@ describe("the token endpoint refusing this service's client credentials", () => 
         extensions: { code: 'UPSTREAM_ERROR' },
       });
       expect(fresh.emulator.count('search')).toBe(0);
+      const sid = fresh.emulator.store.all()[0]!.sid;
+      const mutation = await fresh.gql(DeleteSessionDocument, { sid }, { 'x-api-key': 'caller-key' });
+      expect(mutation.body.errors?.[0]).toMatchObject({
+        message:
+          "Janssen's token endpoint refused this service's own client credentials: its operator must fix them. " +
+          'Nothing was changed',
+        extensions: { code: 'UPSTREAM_ERROR', outcome: 'NOT_APPLIED' },
+      });
       const ready = await fetch(`${fresh.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({
