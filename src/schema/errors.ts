@@ -166,9 +166,11 @@ function formatWith(options: FormatErrorOptions) {
       };
     }
     // A document nested thousands deep (`[[[[…]]]]`) overflows graphql-js's recursion while within MAX_TOKENS.
+    // Only before execution (no `path`): an overflow in a resolver is a bug of ours, for the log.
     if (
-      STACK_OVERFLOW.test(formatted.message) ||
-      (original instanceof RangeError && STACK_OVERFLOW.test(original.message))
+      formatted.path === undefined &&
+      (STACK_OVERFLOW.test(formatted.message) ||
+        (original instanceof RangeError && STACK_OVERFLOW.test(original.message)))
     ) {
       return {
         ...base,
