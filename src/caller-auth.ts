@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import type { JWTPayload } from 'jose';
 
 import type { Config } from './config.js';
+import { AUTH_REALM, bearerChallenge } from './janssen/errors.js';
 
 /** Who is calling, as far as this service can tell. */
 export interface Caller {
@@ -22,16 +23,13 @@ export type CallerAuthenticator = (headers: {
   apiKey?: string | undefined;
 }) => Promise<Caller>;
 
-/** The protection space named in `WWW-Authenticate` challenges. */
-const AUTH_REALM = 'jans-sessions-graphql';
-
 /**
  * The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1 requires one): a challenge per way of authenticating
  * that is configured, `Bearer` (RFC 6750) for caller JWTs, `ApiKey` naming its header for API keys.
  */
 function authChallenges(auth: Pick<Config['auth'], 'apiKeyHashes' | 'jwksUrl'>): string {
   return [
-    ...(auth.jwksUrl === undefined ? [] : [`Bearer realm="${AUTH_REALM}"`]),
+    ...(auth.jwksUrl === undefined ? [] : [bearerChallenge()]),
     ...(auth.apiKeyHashes.length === 0 ? [] : [`ApiKey realm="${AUTH_REALM}", header="x-api-key"`]),
   ].join(', ');
 }

@@ -50,6 +50,14 @@ export class JanssenApiError extends Error {
   }
 }
 
+/** The protection space our `WWW-Authenticate` challenges name. */
+export const AUTH_REALM = 'jans-sessions-graphql';
+
+/** A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any. */
+export function bearerChallenge(error?: 'invalid_token' | 'insufficient_scope'): string {
+  return `Bearer realm="${AUTH_REALM}"${error ? `, error="${error}"` : ''}`;
+}
+
 /**
  * Pass-through mode, and the caller sent no bearer token to forward: refused before any upstream call, with HTTP 401
  * and a `WWW-Authenticate` challenge. `extensions.http` is how Apollo Server (and the fast path, which mirrors it)
@@ -57,7 +65,7 @@ export class JanssenApiError extends Error {
  */
 export class MissingBearerTokenError extends JanssenApiError {
   readonly extensions = {
-    http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="jans-sessions-graphql"']]) },
+    http: { status: 401, headers: new Map([['www-authenticate', bearerChallenge()]]) },
   };
 
   constructor() {

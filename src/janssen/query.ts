@@ -234,6 +234,11 @@ function dnText(value: unknown, field: string): string {
   if (CONTROL.test(value)) {
     throw new InvalidInputError(field, 'cannot contain control characters');
   }
+  return trimSpaces(value);
+}
+
+/** Without the ASCII spaces at its ends (only those: see {@link dnText}). */
+function trimSpaces(value: string): string {
   return value.replace(/^ +| +$/g, '');
 }
 
@@ -241,7 +246,7 @@ function parseUserDn(value: string, field: string): { dn: string; inum: string }
   if (value.length > 512) {
     throw new InvalidInputError(field, 'must be at most 512 characters');
   }
-  const rdns = value.split(',').map((rdn) => rdn.replace(/^ +| +$/g, ''));
+  const rdns = value.split(',').map(trimSpaces);
   if (rdns.some((rdn) => !RDN.test(rdn))) {
     throw new InvalidInputError(field, 'is not a valid DN (expected inum=…,ou=people,o=jans)');
   }

@@ -1,4 +1,9 @@
-import { type ChangeOutcome, ClientCredentialsRefusedError, JanssenApiError } from './errors.js';
+import {
+  bearerChallenge,
+  type ChangeOutcome,
+  ClientCredentialsRefusedError,
+  JanssenApiError,
+} from './errors.js';
 import { type JanssenClient, toJanssenError } from './http-client.js';
 import { checkSid } from './query.js';
 import type { BudgetSignal } from './resilience.js';
@@ -212,14 +217,14 @@ function asCallerRefusal(error: JanssenApiError): JanssenApiError {
     return error;
   }
   const [status, challenge] =
-    error.kind === 'UNAUTHORIZED' ? [401, 'invalid_token'] : [403, 'insufficient_scope'];
+    error.kind === 'UNAUTHORIZED'
+      ? ([401, 'invalid_token'] as const)
+      : ([403, 'insufficient_scope'] as const);
   return Object.defineProperty(error, 'extensions', {
     value: {
       http: {
         status,
-        headers: new Map([
-          ['www-authenticate', `Bearer realm="jans-sessions-graphql", error="${challenge}"`],
-        ]),
+        headers: new Map([['www-authenticate', bearerChallenge(challenge)]]),
       },
     },
   });
