@@ -45,6 +45,22 @@ export interface Config {
   redisUrl: string | undefined;
   /** Whether repeat requests skip Apollo Server's per-request pipeline (`GRAPHQL_FAST_PATH`). */
   fastPath: boolean;
+  /** OpenTelemetry tracing; undefined when off (the default). */
+  tracing: TracingConfig | undefined;
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set (or `OTEL_TRACES_EXPORTER=otlp`, sending to the default
+ * `http://localhost:4318`), unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`. The exporter reads the
+ * rest of its `OTEL_EXPORTER_OTLP_*` settings (headers, timeout, compression) and the SDK its `OTEL_BSP_*` and
+ * `OTEL_RESOURCE_ATTRIBUTES` itself, as the OpenTelemetry specification defines them.
+ */
+export interface TracingConfig {
+  /** Where spans are POSTed: the traces endpoint, or `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`. */
+  endpoint: string;
+  /** OTLP over HTTP, protobuf (the specification's default) or JSON. */
+  protocol: 'http/protobuf' | 'http/json';
+  serviceName: string;
 }
 
 const optionalString = z
@@ -125,6 +141,25 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallba
 
 const apiKey = /^sha256:[0-9a-f]{64}$/i;
 
+/** `OTEL_EXPORTER_OTLP_*PROTOCOL`: the two HTTP encodings are shipped; gRPC is not. */
+const otlpProtocol = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const trimmed = value?.trim() || undefined;
+    if (trimmed !== undefined && trimmed !== 'http/protobuf' && trimmed !== 'http/json') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message:
+          trimmed === 'grpc'
+            ? 'grpc is not supported: use http/protobuf (a collector listens for it on port 4318)'
+            : 'must be http/protobuf or http/json',
+      });
+      return z.NEVER;
+    }
+    return trimmed as 'http/protobuf' | 'http/json' | undefined;
+  });
+
 const envSchema = z
   .object({
     PORT: integer(4000, 0, 65535),
@@ -178,6 +213,47 @@ const envSchema = z
       }
     }),
     GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
+    OTEL_SDK_DISABLED: oneOf(['true', 'false'], 'false'),
+    OTEL_TRACES_EXPORTER: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const trimmed = value?.trim().toLowerCase() || undefined;
+        if (trimmed !== undefined && trimmed !== 'otlp' && trimmed !== 'none') {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: 'must be otlp or none (the only exporter this service ships is OTLP over HTTP)',
+          });
+          return z.NEVER;
+        }
+        return trimmed as 'otlp' | 'none' | undefined;
+      }),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+    OTEL_SERVICE_NAME: optionalString,
+    OTEL_TRACES_SAMPLER: oneOf(
+      [
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+        'always_on',
+        'always_off',
+        'traceidratio',
+      ],
+      'parentbased_always_on',
+    ),
+    OTEL_TRACES_SAMPLER_ARG: z
+      .string()
+      .optional()
+      .refine(
+        (value) =>
+          value === undefined ||
+          value.trim() === '' ||
+          (/^(0|1|0?\.\d+|1\.0*)$/.test(value.trim()) && Number(value) <= 1),
+        { message: 'must be a sampling ratio from 0 to 1 (e.g. 0.25)' },
+      ),
   })
   .superRefine((env, ctx) => {
     if ((env.JANS_CLIENT_ID === undefined) !== (env.JANS_CLIENT_SECRET === undefined)) {
@@ -286,6 +362,28 @@ export const ENVIRONMENT = {
     meaning: 'repeat requests skip Apollo Server pipeline (`off`: every request through Apollo)',
     default: 'on',
   },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    meaning:
+      'OpenTelemetry collector (OTLP/HTTP) base URL; setting it turns tracing on (spans to <url>/v1/traces)',
+    default: 'unset = tracing off',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    meaning: 'full OTLP/HTTP traces URL, instead of the one above',
+    default: '',
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: { meaning: 'http/protobuf or http/json', default: 'http/protobuf' },
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: { meaning: 'the same, for traces only', default: '' },
+  OTEL_TRACES_EXPORTER: {
+    meaning: 'otlp (tracing on, default endpoint http://localhost:4318) or none (off)',
+    default: 'otlp when an endpoint is set',
+  },
+  OTEL_SDK_DISABLED: { meaning: 'true turns tracing off whatever else is set', default: 'false' },
+  OTEL_SERVICE_NAME: { meaning: 'service.name of the spans', default: 'jans-sessions-graphql' },
+  OTEL_TRACES_SAMPLER: {
+    meaning: "sampler; parent-based ones follow the caller's traceparent flag",
+    default: 'parentbased_always_on',
+  },
+  OTEL_TRACES_SAMPLER_ARG: { meaning: 'ratio for the traceidratio samplers (0 to 1)', default: '1' },
 } satisfies Record<EnvName, { meaning: string; default: string }>;
 
 /** `--help`'s table of every variable, its meaning and its default. */
@@ -408,6 +506,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redisUrl: e.REDIS_URL,
     fastPath: e.GRAPHQL_FAST_PATH === 'on',
+    tracing: tracingConfig(e),
+  };
+}
+
+function tracingConfig(e: z.output<typeof envSchema>): TracingConfig | undefined {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporter = e.OTEL_TRACES_EXPORTER ?? (endpoint === undefined ? 'none' : 'otlp');
+  if (e.OTEL_SDK_DISABLED === 'true' || exporter === 'none') {
+    return undefined;
+  }
+  return {
+    endpoint:
+      e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+      `${e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}/v1/traces`,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    serviceName: e.OTEL_SERVICE_NAME ?? 'jans-sessions-graphql',
   };
 }
 

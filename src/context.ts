@@ -14,6 +14,7 @@ import {
   type UserSessions,
   type UserSessionsKey,
 } from './loaders/user-sessions.loader.js';
+import type { RequestTrace } from './tracing/tracing.js';
 
 export interface Settings {
   maxPageSize: number;
@@ -61,6 +62,8 @@ export interface RequestScope {
   method: string;
   /** Set once the operation's log line is written; a request Apollo refused earlier gets one of its own. */
   operationLogged: boolean;
+  /** The request's spans, when tracing is on. */
+  trace?: RequestTrace | undefined;
 }
 
 /** The HTTP request's scope (shared with the server's operation log line, logger included), or just a logger (tests). */
@@ -74,25 +77,30 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
   const scope: RequestScope = request.scope ?? { log: request.log, method: 'POST', operationLogged: false };
   const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.authorization);
   const upstream = { calls: 0 };
-  const sessions = new SessionApi(deps.http, auth, (call) => {
-    upstream.calls += 1;
-    deps.onUpstreamCall?.(call);
-    if (call.error) {
-      // A caller's own token refused (pass-through) is the caller's mistake, not a failure of ours or Janssen's.
-      const callersMistake =
-        deps.tokens === undefined &&
-        (call.error.kind === 'UNAUTHORIZED' || call.error.kind === 'INSUFFICIENT_SCOPE');
-      scope.log[callersMistake ? 'info' : 'warn'](
-        {
-          operation: call.operation,
-          status: call.status,
-          kind: call.error.kind,
-          cause: describeCause(call.error),
-        },
-        'upstream call failed',
-      );
-    }
-  });
+  const sessions = new SessionApi(
+    deps.http,
+    auth,
+    (call) => {
+      upstream.calls += 1;
+      deps.onUpstreamCall?.(call);
+      if (call.error) {
+        // A caller's own token refused (pass-through) is the caller's mistake, not a failure of ours or Janssen's.
+        const callersMistake =
+          deps.tokens === undefined &&
+          (call.error.kind === 'UNAUTHORIZED' || call.error.kind === 'INSUFFICIENT_SCOPE');
+        scope.log[callersMistake ? 'info' : 'warn'](
+          {
+            operation: call.operation,
+            status: call.status,
+            kind: call.error.kind,
+            cause: describeCause(call.error),
+          },
+          'upstream call failed',
+        );
+      }
+    },
+    scope.trace,
+  );
   return {
     caller: request.caller,
     sessions,

@@ -33,6 +33,7 @@ import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
 import { createFormatError } from './schema/errors.js';
 import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
+import { createTracing } from './tracing/tracing.js';
 
 export interface AppServer {
   readonly httpServer: http.Server;
@@ -142,6 +143,7 @@ export async function createServer(
   const readiness = createReadiness({ http: janssen, tokens });
   const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
+  const tracing = await createTracing(config.tracing, { logger, upstreamUrl: upstream.configApiUrl });
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
   const errorLogs = new WeakMap<object, Logger>();
 
@@ -165,12 +167,14 @@ export async function createServer(
   const logOperation = (
     contextValue: Context,
     operationName: string | null | undefined,
-    ok: boolean,
+    errors: readonly { extensions?: { code?: unknown } }[] | undefined,
     httpStatus: number,
     durationMs: number,
   ) => {
     const scope = contextValue.scope;
     scope.operationLogged = true;
+    const ok = !errors?.length;
+    scope.trace?.endOperation(ok ? [] : errors.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
     // Asked first: reaching for `contextValue.log` makes the request's child logger, even when info is off.
     if (!logger.isLevelEnabled('info')) {
       return;
@@ -195,7 +199,7 @@ export async function createServer(
     onError: (error, contextValue) => errorLogs.set(error, contextValue.log),
     onResponse: ({ context: contextValue, operationName, errors, httpStatus, durationMs }) => {
       metrics.recordOperation(operationName, errors, durationMs);
-      logOperation(contextValue, operationName, !errors?.length, httpStatus, durationMs);
+      logOperation(contextValue, operationName, errors, httpStatus, durationMs);
     },
   });
 
@@ -234,18 +238,23 @@ export async function createServer(
         async requestDidStart({ contextValue }) {
           const started = performance.now();
           return {
+            async didResolveOperation({ operation, operationName }) {
+              if (operation) {
+                contextValue.scope.trace?.startOperation(operation.operation, operationName);
+              }
+            },
             async didEncounterErrors({ errors }) {
               for (const error of errors) {
                 errorLogs.set(error, contextValue.log);
               }
             },
             async willSendResponse({ operationName, errors, response }) {
-              const ok =
-                !errors?.length && !(response.body.kind === 'single' && response.body.singleResult.errors);
+              // The formatted errors (codes as the client sees them), or Apollo's when the body has none.
+              const sent = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
               logOperation(
                 contextValue,
                 operationName,
-                ok,
+                sent?.length ? sent : errors,
                 response.http.status ?? 200,
                 performance.now() - started,
               );
@@ -363,16 +372,26 @@ export async function createServer(
     res.setHeader('x-request-id', requestId);
     let log: Logger | undefined;
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const trace =
+      tracing && url.pathname === '/graphql' && (method === 'POST' || method === 'GET')
+        ? tracing.startRequest({ method, headers: req.headers })
+        : undefined;
     // The child logger is made on first use: most requests at LOG_LEVEL=warn never log.
     const scope: RequestScope = {
       get log() {
-        return (log ??= logger.child({ requestId }));
+        return (log ??= logger.child(trace ? { requestId, ...trace.logFields } : { requestId }));
       },
-      method: req.method ?? 'GET',
+      method,
       operationLogged: false,
+      trace,
     };
     const started = performance.now();
-    await route(req, res, url, scope, requestId);
+    try {
+      await route(req, res, url, scope, requestId);
+    } finally {
+      trace?.end(res.statusCode);
+    }
     // 4xx only: a 500 was logged with its error already.
     if (
       url.pathname === '/graphql' &&
@@ -546,6 +565,7 @@ export async function createServer(
       clearTimeout(timer);
       await apollo.stop();
       janssen.close();
+      await tracing?.shutdown();
     },
   };
 }

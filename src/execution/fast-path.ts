@@ -166,6 +166,7 @@ export class FastPath {
     } catch {
       return undefined;
     }
+    context.scope.trace?.startOperation(prepared.operation.operation, prepared.operationName);
     const result = await prepared.run(context, variableValues);
     if (!('data' in result)) {
       return undefined;

@@ -9,6 +9,23 @@ import { checkSid } from './query.js';
 import type { BudgetSignal } from './resilience.js';
 import type { SessionId, SessionPagedResult, SessionSearchParams } from './session.dto.js';
 
+/** Opens the span of one upstream call (tracing on); see `RequestTrace.startUpstream`. */
+export interface UpstreamTracer {
+  startUpstream(call: { operation: string; method: 'GET' | 'DELETE'; template: string }): {
+    readonly headers: Readonly<Record<string, string>>;
+    end(outcome: { status?: number; attempts?: number; error?: string }): void;
+  };
+}
+
+/** Each operation's path under the session resource, as spans name it: ids are never in a span name. */
+const PATH_TEMPLATES: Record<string, string> = {
+  'get-sessions': 'session',
+  'search-session': 'session/search',
+  'get-session-by-id': 'session/sid/{sid}',
+  'delete-session': 'session/sid/{sid}',
+  'revoke-user-session': 'session/user/{userDn}',
+};
+
 /** Where the `Authorization` header of an upstream call comes from. */
 export interface UpstreamAuth {
   /**
@@ -47,6 +64,7 @@ export class SessionApi {
     private readonly http: JanssenClient,
     private readonly auth: UpstreamAuth,
     private readonly onCall?: UpstreamCallListener,
+    private readonly tracer?: UpstreamTracer,
   ) {}
 
   /** `get-sessions`: always the first 50 sessions by `jansId`; it cannot page (UPSTREAM-BEHAVIOUR.md §2.1). */
@@ -144,12 +162,23 @@ export class SessionApi {
       let authorization = await this.credentials(method, () => this.auth.header(deadline));
       for (let renewed = false; ; renewed = true) {
         const started = performance.now();
+        const span = this.tracer?.startUpstream({
+          operation,
+          method,
+          template: PATH_TEMPLATES[operation] ?? 'session',
+        });
         try {
           const response = await this.http.send(
             operation,
-            { method, path, headers: { authorization }, ...(searchParams ? { searchParams } : {}) },
+            {
+              method,
+              path,
+              headers: span ? { ...span.headers, authorization } : { authorization },
+              ...(searchParams ? { searchParams } : {}),
+            },
             deadline,
           );
+          span?.end({ status: response.status, attempts: response.attempts });
           this.onCall?.({
             operation,
             durationMs: performance.now() - started,
@@ -159,6 +188,10 @@ export class SessionApi {
           return response.body;
         } catch (error) {
           const translated = toJanssenError(operation, error);
+          span?.end({
+            ...(translated.status === undefined ? { error: translated.kind } : { status: translated.status }),
+            ...(translated.details.attempts === undefined ? {} : { attempts: translated.details.attempts }),
+          });
           // A DELETE's 404 is an answer ("no such session", `deleted: false`), not a failed call to log or alert on.
           const answered = method === 'DELETE' && translated.status === 404;
           this.onCall?.({

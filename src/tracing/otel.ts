@@ -1,0 +1,259 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
+
+import {
+  diag,
+  DiagLogLevel,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from 'pino';
+
+import type { TracingConfig } from '../config.js';
+
+import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
+
+/** The instrumentation scope of every span. */
+const SCOPE = 'jans-sessions-graphql';
+/** At most this long for the last export at shutdown. */
+const SHUTDOWN_MS = 5000;
+/** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
+const DIAG_REPEAT_MS = 60_000;
+
+const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/**
+ * Spans per request (a sampled one):
+ * - SERVER `POST /graphql` (HTTP semantic conventions), the caller's `traceparent` as parent;
+ * - INTERNAL `query Sessions` (GraphQL conventions: `graphql.operation.type`, `graphql.operation.name`), with the
+ *   response's error codes;
+ * - CLIENT `GET /jans-config-api/api/v1/jans-auth-server/session/search`, one per upstream call (retries of that
+ *   call included, counted in `janssen.attempts`), whose context goes to Janssen as `traceparent`.
+ * No span carries a sid, a user DN, a query string, a header or a variable: the ids a caller may hold as secrets stay
+ * out of the collector.
+ */
+export function createOpenTelemetryTracing(
+  config: TracingConfig,
+  options: { logger: Logger; upstreamUrl: string },
+): Tracing {
+  routeDiagnostics(options.logger);
+  const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
+  const provider = new BasicTracerProvider({
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override these defaults.
+    resource: resourceFromAttributes({
+      'service.name': config.serviceName,
+      'service.version': serviceVersion(),
+    }).merge(detectResources({ detectors: [envDetector] })),
+    // Reads OTEL_BSP_* (queue size, batch size, delay); the exporter reads the other OTEL_EXPORTER_OTLP_* (headers,
+    // timeout, compression) from the process environment.
+    spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.endpoint }))],
+  });
+  const tracer = provider.getTracer(SCOPE, serviceVersion());
+  const propagator = new W3CTraceContextPropagator();
+  const upstream = new URL(options.upstreamUrl);
+  const upstreamBase = `${upstream.pathname.replace(/\/+$/, '')}/api/v1/jans-auth-server/`;
+  const server = {
+    'server.address': upstream.hostname,
+    'server.port': Number(upstream.port || (upstream.protocol === 'https:' ? 443 : 80)),
+  };
+
+  return {
+    startRequest({ method, headers }) {
+      const parent = propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+      const span = tracer.startSpan(
+        `${method} /graphql`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': method,
+            'http.route': '/graphql',
+            'url.path': '/graphql',
+            'url.scheme': 'http',
+          },
+        },
+        parent,
+      );
+      return new OpenTelemetryRequestTrace(tracer, propagator, span, { upstreamBase, server });
+    },
+    async shutdown() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        provider.shutdown().catch((error: unknown) => {
+          options.logger.warn(
+            { component: 'opentelemetry', cause: error instanceof Error ? error.message : String(error) },
+            'tracing: the last spans could not be exported',
+          );
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            options.logger.warn(
+              { component: 'opentelemetry', timeoutMs: SHUTDOWN_MS },
+              'tracing: the last spans could not be exported in time',
+            );
+            resolve();
+          }, SHUTDOWN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+class OpenTelemetryRequestTrace implements RequestTrace {
+  readonly logFields: { trace_id: string; span_id: string };
+  private operation: Span | undefined;
+  private operationEnded = false;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly propagator: W3CTraceContextPropagator,
+    private readonly span: Span,
+    private readonly upstream: {
+      upstreamBase: string;
+      server: { 'server.address': string; 'server.port': number };
+    },
+  ) {
+    const context = span.spanContext();
+    this.logFields = { trace_id: context.traceId, span_id: context.spanId };
+  }
+
+  startOperation(type: string, name: string | null | undefined): void {
+    if (this.operation !== undefined) {
+      return;
+    }
+    this.operation = this.tracer.startSpan(
+      name ? `${type} ${name}` : type,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          'graphql.operation.type': type,
+          ...(name ? { 'graphql.operation.name': name } : {}),
+        },
+      },
+      trace.setSpan(ROOT_CONTEXT, this.span),
+    );
+  }
+
+  endOperation(errorCodes: readonly string[]): void {
+    const span = this.operation ?? this.span;
+    if (errorCodes.length > 0) {
+      const codes = [...new Set(errorCodes)];
+      span.setAttribute('graphql.error.codes', codes);
+      if (this.operation !== undefined) {
+        span.setAttribute('error.type', codes[0]!);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(', ') });
+      }
+    }
+    if (this.operation !== undefined && !this.operationEnded) {
+      this.operationEnded = true;
+      this.operation.end();
+    }
+  }
+
+  startUpstream(call: UpstreamCall): UpstreamSpan {
+    const template = `${this.upstream.upstreamBase}${call.template}`;
+    const span = this.tracer.startSpan(
+      `${call.method} ${template}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'http.request.method': call.method,
+          'url.template': template,
+          'janssen.operation': call.operation,
+          ...this.upstream.server,
+        },
+      },
+      trace.setSpan(ROOT_CONTEXT, this.operation ?? this.span),
+    );
+    const headers: Record<string, string> = {};
+    this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
+      set: (carrier, key, value) => {
+        carrier[key] = value;
+      },
+    });
+    return {
+      headers,
+      end({ status, attempts, error }) {
+        if (status !== undefined) {
+          span.setAttribute('http.response.status_code', status);
+        }
+        if (attempts !== undefined && attempts > 1) {
+          span.setAttribute('janssen.attempts', attempts);
+        }
+        // HTTP client conventions: a 4xx or 5xx, or no answer at all, is an error.
+        const failed = error ?? (status !== undefined && status >= 400 ? String(status) : undefined);
+        if (failed !== undefined) {
+          span.setAttribute('error.type', failed);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      },
+    };
+  }
+
+  end(httpStatus: number): void {
+    // An operation cut short (the client went away) still ends, before its parent.
+    if (this.operation !== undefined && !this.operationEnded) {
+      this.operationEnded = true;
+      this.operation.end();
+    }
+    this.span.setAttribute('http.response.status_code', httpStatus);
+    if (httpStatus >= 500) {
+      // HTTP server conventions: only a 5xx is the server's error.
+      this.span.setAttribute('error.type', String(httpStatus));
+      this.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.span.end();
+  }
+}
+
+/** This package's version, for `service.version`. */
+function serviceVersion(): string {
+  try {
+    const manifest = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The SDK's own complaints (an export that failed, a full queue) go to our log at warn, each message at most once a
+ * minute: a collector that is down fails every batch.
+ */
+function routeDiagnostics(logger: Logger): void {
+  const last = new Map<string, number>();
+  const log = (message: string, ...args: unknown[]) => {
+    const now = Date.now();
+    const key = message.slice(0, 200);
+    if (now - (last.get(key) ?? -Infinity) < DIAG_REPEAT_MS) {
+      return;
+    }
+    last.set(key, now);
+    if (last.size > 100) {
+      last.clear();
+    }
+    const detail = args.find((arg) => arg instanceof Error) as Error | undefined;
+    logger.warn(
+      { component: 'opentelemetry', ...(detail ? { cause: detail.message } : {}) },
+      `tracing: ${message}`,
+    );
+  };
+  diag.setLogger(
+    { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+}

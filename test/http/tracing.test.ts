@@ -1,0 +1,383 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+/**
+ * Tracing against a real OTLP/HTTP receiver (a collector's wire protocol, served here by a small HTTP server that
+ * keeps what it is sent) and the emulator, which records the `traceparent` each upstream call carried. Spans are
+ * batched; stopping the service exports what is left, which is what these tests read.
+ */
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: Record<string, unknown> }[];
+  status?: { code?: number; message?: string };
+}
+
+interface Collector {
+  url: string;
+  bodies: { contentType: string; body: Buffer }[];
+  /** Every span of every JSON export, attributes flattened. */
+  spans(): (OtlpSpan & { attrs: Record<string, unknown>; service: unknown })[];
+  close(): Promise<void>;
+}
+
+async function startCollector(): Promise<Collector> {
+  const bodies: Collector['bodies'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') {
+        bodies.push({ contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    spans() {
+      return bodies
+        .filter((entry) => entry.contentType.startsWith('application/json'))
+        .flatMap((entry) => {
+          const payload = JSON.parse(entry.body.toString('utf8')) as {
+            resourceSpans: {
+              resource: { attributes: OtlpSpan['attributes'] };
+              scopeSpans: { spans: OtlpSpan[] }[];
+            }[];
+          };
+          return payload.resourceSpans.flatMap((resourceSpans) => {
+            const service = attributesOf(resourceSpans.resource.attributes)['service.name'];
+            return resourceSpans.scopeSpans.flatMap((scope) =>
+              scope.spans.map((span) => ({ ...span, attrs: attributesOf(span.attributes), service })),
+            );
+          });
+        });
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function attributesOf(list: OtlpSpan['attributes']): Record<string, unknown> {
+  return Object.fromEntries(
+    list.map(({ key, value }) => {
+      const array = value.arrayValue as { values?: Record<string, unknown>[] } | undefined;
+      const inner = array
+        ? (array.values ?? []).map((item) => Object.values(item)[0])
+        : Object.values(value)[0];
+      return [key, inner];
+    }),
+  );
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+const SESSIONS = /* GraphQL */ `
+  query Sessions {
+    sessions(page: { limit: 3 }) {
+      totalCount
+      nodes {
+        sid
+        userDn
+      }
+    }
+  }
+`;
+
+const ONE = /* GraphQL */ `
+  query One($sid: ID!) {
+    session(sid: $sid) {
+      sid
+      state
+    }
+  }
+`;
+
+const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
+const STATUS_ERROR = 2;
+
+describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
+  let collector: Collector | undefined;
+  let stack: Stack | undefined;
+
+  afterEach(async () => {
+    await stack?.close();
+    await collector?.close();
+    stack = undefined;
+    collector = undefined;
+  });
+
+  async function start(env: Record<string, string> = {}) {
+    collector = await startCollector();
+    stack = await startStack({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        ...env,
+      },
+    });
+    return { collector, stack };
+  }
+
+  /** Stops the service, which exports the spans still batched. */
+  async function stopService() {
+    await stack?.close();
+    stack = undefined;
+  }
+
+  it('continues the caller trace: request, operation and upstream spans, and traceparent sent to Janssen', async () => {
+    const { collector, stack: service } = await start({ OTEL_SERVICE_NAME: 'sessions-test' });
+    const traceId = hex(16);
+    const callerSpanId = hex(8);
+    service.emulator.resetCounts();
+    const response = await service.gql(SESSIONS, undefined, {
+      traceparent: `00-${traceId}-${callerSpanId}-01`,
+      'x-request-id': 'traced-1',
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.errors).toBeUndefined();
+    const upstreamCalls = service.emulator.requests.filter((request) => request.route === 'search');
+    expect(upstreamCalls).toHaveLength(1);
+    const sent = upstreamCalls[0]!.headers.traceparent as string;
+    const logLine = service.logs.find(
+      (line) => line.requestId === 'traced-1' && line.msg === 'graphql operation',
+    );
+    await stopService();
+
+    const spans = collector.spans().filter((span) => span.traceId === traceId);
+    const server = spans.find((span) => span.kind === SPAN_KIND.SERVER)!;
+    const operation = spans.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    const client = spans.find((span) => span.kind === SPAN_KIND.CLIENT)!;
+    expect(spans).toHaveLength(3);
+
+    expect(server).toMatchObject({
+      name: 'POST /graphql',
+      parentSpanId: callerSpanId,
+      service: 'sessions-test',
+    });
+    expect(server.attrs).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/graphql',
+      'http.response.status_code': 200,
+    });
+    expect(operation).toMatchObject({ name: 'query Sessions', parentSpanId: server.spanId });
+    expect(operation.attrs).toMatchObject({
+      'graphql.operation.type': 'query',
+      'graphql.operation.name': 'Sessions',
+    });
+    expect(operation.status?.code ?? 0).not.toBe(STATUS_ERROR);
+    expect(client).toMatchObject({
+      name: 'GET /jans-config-api/api/v1/jans-auth-server/session/search',
+      parentSpanId: operation.spanId,
+    });
+    expect(client.attrs).toMatchObject({
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      'janssen.operation': 'search-session',
+      'server.address': '127.0.0.1',
+      'url.template': '/jans-config-api/api/v1/jans-auth-server/session/search',
+    });
+
+    // Janssen got the upstream span's context, sampled.
+    expect(sent).toBe(`00-${traceId}-${client.spanId}-01`);
+    // The operation's log line names the trace and the request span.
+    expect(logLine).toMatchObject({ trace_id: traceId, span_id: server.spanId });
+  });
+
+  it('starts a new trace without a traceparent, and traces repeats answered by the fast path alike', async () => {
+    const { collector, stack: service } = await start();
+    const sid = service.emulator.store.all()[0]!.sid;
+    const answeredBefore = service.server.fastPath.answered;
+    for (let i = 0; i < 3; i += 1) {
+      const response = await service.gql(ONE, { sid });
+      expect(response.body.errors).toBeUndefined();
+    }
+    expect(service.server.fastPath.answered - answeredBefore).toBeGreaterThanOrEqual(1);
+    const sent = service.emulator.requests
+      .filter((request) => request.route === 'get')
+      .map((request) => request.headers.traceparent as string);
+    await stopService();
+
+    const spans = collector.spans();
+    const servers = spans.filter((span) => span.kind === SPAN_KIND.SERVER);
+    expect(servers).toHaveLength(3);
+    expect(new Set(servers.map((span) => span.traceId)).size).toBe(3);
+    for (const server of servers) {
+      expect(server.parentSpanId ?? '').toBe('');
+      const trace = spans.filter((span) => span.traceId === server.traceId);
+      const operation = trace.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+      const client = trace.find((span) => span.kind === SPAN_KIND.CLIENT)!;
+      expect(operation).toMatchObject({ name: 'query One', parentSpanId: server.spanId });
+      expect(client).toMatchObject({
+        name: 'GET /jans-config-api/api/v1/jans-auth-server/session/sid/{sid}',
+        parentSpanId: operation.spanId,
+      });
+      expect(sent).toContain(`00-${server.traceId}-${client.spanId}-01`);
+    }
+    // No span names or carries the sid, a token or the API key.
+    const exported = collector.bodies.map((entry) => entry.body.toString('utf8')).join('\n');
+    expect(exported).not.toContain(sid);
+    expect(exported).not.toContain(service.emulator.clientSecret);
+    expect(exported.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('marks failures: GraphQL error codes on the operation, the upstream status on the client span', async () => {
+    const { collector, stack: service } = await start({ JANS_RETRIES: '1' });
+    service.emulator.setFault('get', { status: 503 });
+    const response = await service.gql(ONE, { sid: 'not-a-real-sid-but-well-formed' });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    const invalid = await service.gql('query Bad { sessions(page: { limit: -1 }) { totalCount } }');
+    expect(invalid.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    service.emulator.setFault('*', null);
+    await stopService();
+
+    const spans = collector.spans();
+    const failedOperation = spans.find((span) => span.name === 'query One')!;
+    expect(failedOperation.status?.code).toBe(STATUS_ERROR);
+    expect(failedOperation.attrs).toMatchObject({
+      'error.type': 'UPSTREAM_UNAVAILABLE',
+      'graphql.error.codes': ['UPSTREAM_UNAVAILABLE'],
+    });
+    const client = spans.find(
+      (span) => span.kind === SPAN_KIND.CLIENT && span.traceId === failedOperation.traceId,
+    )!;
+    expect(client.status?.code).toBe(STATUS_ERROR);
+    expect(client.attrs).toMatchObject({
+      'http.response.status_code': 503,
+      'error.type': '503',
+      'janssen.attempts': 2,
+    });
+    // A 200 with GraphQL errors is not an HTTP server error.
+    const server = spans.find(
+      (span) => span.kind === SPAN_KIND.SERVER && span.traceId === failedOperation.traceId,
+    )!;
+    expect(server.status?.code ?? 0).not.toBe(STATUS_ERROR);
+    const bad = spans.find((span) => span.name === 'query Bad')!;
+    expect(bad.attrs['graphql.error.codes']).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('honours an unsampled caller: nothing exported for it, its trace id and flag still go upstream', async () => {
+    const { collector, stack: service } = await start();
+    const traceId = hex(16);
+    service.emulator.resetCounts();
+    await service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-00` });
+    const sent = service.emulator.requests.find((request) => request.route === 'search')!.headers
+      .traceparent as string;
+    await stopService();
+    expect(sent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    expect(collector.spans().filter((span) => span.traceId === traceId)).toHaveLength(0);
+  });
+
+  it('exports OTLP protobuf by default', async () => {
+    const { collector, stack: service } = await start({ OTEL_EXPORTER_OTLP_PROTOCOL: '' });
+    const traceId = hex(16);
+    await service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` });
+    await stopService();
+    expect(collector.bodies.length).toBeGreaterThan(0);
+    const body = collector.bodies[0]!;
+    expect(body.contentType).toBe('application/x-protobuf');
+    // Protobuf carries the trace id as its 16 raw bytes.
+    expect(body.body.includes(Buffer.from(traceId, 'hex'))).toBe(true);
+    expect(body.body.includes(Buffer.from('query Sessions'))).toBe(true);
+  });
+
+  it('keeps serving when the collector is down, says so once in the log, and still stops promptly', async () => {
+    collector = await startCollector();
+    const deadUrl = collector.url;
+    await collector.close();
+    collector = undefined;
+    stack = await startStack({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: deadUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    });
+    for (let i = 0; i < 3; i += 1) {
+      const response = await stack.gql(SESSIONS);
+      expect(response.status).toBe(200);
+      expect(response.body.errors).toBeUndefined();
+    }
+    const logs = stack.logs;
+    const started = Date.now();
+    await stack.close();
+    stack = undefined;
+    expect(Date.now() - started).toBeLessThan(8000);
+    const complaints = logs.filter((line) => String(line.msg).startsWith('tracing:'));
+    expect(complaints.length).toBeGreaterThanOrEqual(1);
+    expect(complaints[0]).toMatchObject({ level: 40, component: 'opentelemetry' });
+    expect(new Set(complaints.map((line) => line.msg)).size).toBe(complaints.length);
+  });
+
+  it('is off by default: no traceparent reaches Janssen, no trace ids in the log', async () => {
+    stack = await startStack();
+    stack.emulator.resetCounts();
+    await stack.gql(SESSIONS, undefined, {
+      traceparent: `00-${hex(16)}-${hex(8)}-01`,
+      'x-request-id': 'untraced-1',
+    });
+    const call = stack.emulator.requests.find((request) => request.route === 'search')!;
+    expect(call.headers.traceparent).toBeUndefined();
+    const line = stack.logs.find((entry) => entry.requestId === 'untraced-1')!;
+    expect(line).toBeDefined();
+    expect(line.trace_id).toBeUndefined();
+  });
+});
+
+describe('tracing configuration', () => {
+  it('is off unless an endpoint or OTEL_TRACES_EXPORTER=otlp asks for it, and off when disabled', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      endpoint: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'jans-sessions-graphql',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp/v1/traces',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: 'sessions-eu',
+      }).tracing,
+    ).toEqual({
+      endpoint: 'https://traces.example/otlp/v1/traces',
+      protocol: 'http/json',
+      serviceName: 'sessions-eu',
+    });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.endpoint).toBe(
+      'http://localhost:4318/v1/traces',
+    );
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' })
+        .tracing,
+    ).toBeUndefined();
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing,
+    ).toBeUndefined();
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'grpc is not supported: use http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'json', 'must be http/protobuf or http/json'],
+    ['OTEL_TRACES_EXPORTER', 'jaeger', 'must be otlp or none'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'must be a URL starting with http:// or https://'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', 'must be one of parentbased_always_on'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'must be a sampling ratio from 0 to 1'],
+    ['OTEL_SDK_DISABLED', 'yes', 'must be one of true, false'],
+  ])('refuses %s=%s at start, naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(`${name}: ${message}`);
+  });
+});
