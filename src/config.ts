@@ -47,6 +47,8 @@ export interface Config {
   fastPath: boolean;
   /** OpenTelemetry tracing; undefined when off (the default). */
   tracing: TracingConfig | undefined;
+  /** Origins browser apps may call `/graphql` from (`CORS_ORIGINS`): a list, `'*'`, or undefined (CORS off). */
+  corsOrigins: readonly string[] | '*' | undefined;
 }
 
 /**
@@ -141,6 +143,30 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallba
 
 const apiKey = /^sha256:[0-9a-f]{64}$/i;
 
+/**
+ * An origin as browsers send it in `Origin` (lower-case scheme and host, no default port), or undefined when `entry`
+ * is not an http(s) origin: a path, query or user information means a URL was given where an origin belongs.
+ */
+function originOf(entry: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(entry);
+  } catch {
+    return undefined;
+  }
+  if (
+    (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+    parsed.pathname !== '/' ||
+    parsed.search !== '' ||
+    parsed.hash !== '' ||
+    parsed.username !== '' ||
+    parsed.password !== ''
+  ) {
+    return undefined;
+  }
+  return parsed.origin;
+}
+
 /** `OTEL_EXPORTER_OTLP_*PROTOCOL`: the two HTTP encodings are shipped; gRPC is not. */
 const otlpProtocol = z
   .string()
@@ -213,6 +239,30 @@ const envSchema = z
       }
     }),
     GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
+    CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((value, ctx): readonly string[] | '*' | undefined => {
+        if (value === undefined || value.trim() === '') {
+          return undefined;
+        }
+        if (value.trim() === '*') {
+          return '*';
+        }
+        const origins: string[] = [];
+        for (const entry of value.split(',').map((item) => item.trim())) {
+          const origin = originOf(entry);
+          if (origin === undefined) {
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              message: `must be comma-separated origins like https://admin.example.org (scheme, host and port only), or * alone; ${JSON.stringify(entry)} is not one`,
+            });
+            return z.NEVER;
+          }
+          origins.push(origin);
+        }
+        return origins;
+      }),
     OTEL_SDK_DISABLED: oneOf(['true', 'false'], 'false'),
     OTEL_TRACES_EXPORTER: z
       .string()
@@ -362,6 +412,10 @@ export const ENVIRONMENT = {
     meaning: 'repeat requests skip Apollo Server pipeline (`off`: every request through Apollo)',
     default: 'on',
   },
+  CORS_ORIGINS: {
+    meaning: 'origins browser apps may call /graphql from, comma-separated (https://admin.example.org), or *',
+    default: 'unset = no CORS',
+  },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     meaning:
       'OpenTelemetry collector (OTLP/HTTP) base URL; setting it turns tracing on (spans to <url>/v1/traces)',
@@ -507,6 +561,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     fastPath: e.GRAPHQL_FAST_PATH === 'on',
     tracing: tracingConfig(e),
+    corsOrigins: e.CORS_ORIGINS,
   };
 }
 

@@ -21,6 +21,7 @@ import {
   readBody,
   sendJson,
 } from './http/body.js';
+import { createCors } from './http/cors.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -142,6 +143,7 @@ export async function createServer(
   const authenticate = createCallerAuthenticator(config.auth);
   const readiness = createReadiness({ http: janssen, tokens });
   const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
+  const cors = createCors(config.corsOrigins);
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
   const tracing = await createTracing(config.tracing, { logger, upstreamUrl: upstream.configApiUrl });
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
@@ -430,11 +432,16 @@ export async function createServer(
           // Answers depend on the caller's credentials: no browser or shared cache may keep any of them.
           res.setHeader('cache-control', 'no-store');
           if (req.method === 'OPTIONS') {
-            // We serve no CORS: a preflight gets no Access-Control-* header, so browsers still refuse cross-origin.
-            res.writeHead(204, { allow: GRAPHQL_PREFLIGHT_ALLOW });
-            res.end();
+            if (cors) {
+              cors.preflight(req, res, GRAPHQL_PREFLIGHT_ALLOW);
+            } else {
+              // No CORS: a preflight gets no Access-Control-* header, so browsers refuse cross-origin calls.
+              res.writeHead(204, { allow: GRAPHQL_PREFLIGHT_ALLOW });
+              res.end();
+            }
             return;
           }
+          cors?.apply(req, res);
           if (req.method !== 'GET' && req.method !== 'POST') {
             sendJson(res, 405, graphqlError(GRAPHQL_METHOD_MESSAGE, 'BAD_USER_INPUT'), {
               allow: GRAPHQL_ALLOW,
