@@ -140,7 +140,11 @@ export async function createServer(
   };
   const authenticate = createCallerAuthenticator(config.auth);
   const readiness = createReadiness({ http: janssen, tokens });
-  const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
+  const graphiql = createGraphiQL({
+    headers: graphiqlHeaders(config),
+    introspection: !config.production,
+    maxPageSize: upstream.maxPageSize,
+  });
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
   const errorLogs = new WeakMap<object, Logger>();
