@@ -90,7 +90,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const GRAPHQL_ALLOW = 'GET, POST';
 const GRAPHQL_PREFLIGHT_ALLOW = 'GET, POST, OPTIONS';
 const GRAPHQL_METHOD_MESSAGE = 'GraphQL is served over GET (queries) and POST only';
-/** `/healthz`, `/readyz`, `/metrics`. */
+/** `/healthz`, `/readyz`, `/metrics`, `/graphiql/assets/*`. */
 const READ_ONLY_ALLOW = 'GET, HEAD';
 
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
@@ -405,6 +405,9 @@ export async function createServer(
   ): Promise<void> {
     try {
       if (url.pathname.startsWith(ASSET_PREFIX)) {
+        if (!allowsReadOnly(req, res)) {
+          return;
+        }
         if (!(await graphiql.sendAsset(req, res, url.pathname.slice(ASSET_PREFIX.length)))) {
           sendJson(res, 404, { error: 'Not found' });
         }
