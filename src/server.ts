@@ -21,6 +21,7 @@ import {
   readBody,
   sendJson,
 } from './http/body.js';
+import { createClientErrorHandler } from './http/client-error.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -514,6 +515,8 @@ export async function createServer(
     },
   );
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Node answers these (408, 400, 431, …) by itself and silently; the handler answers alike and logs a timeout.
+  httpServer.on('clientError', createClientErrorHandler(logger));
   // CONNECT (a proxy tunnel) never reaches the request handler; without this Node just drops the socket.
   httpServer.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.end(
