@@ -53,9 +53,22 @@ export class JanssenApiError extends Error {
 /** The protection space our `WWW-Authenticate` challenges name. */
 export const AUTH_REALM = 'jans-sessions-graphql';
 
-/** A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any. */
-export function bearerChallenge(error?: 'invalid_token' | 'insufficient_scope'): string {
-  return `Bearer realm="${AUTH_REALM}"${error ? `, error="${error}"` : ''}`;
+/** RFC 6749 §3.3 `scope-token`: nothing that would need escaping inside a quoted `scope` attribute. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any (none when the request
+ * carried no token, §3.1), and for `insufficient_scope` the `scope` needed when each is a valid scope token.
+ */
+export function bearerChallenge(
+  error?: 'invalid_token' | 'insufficient_scope',
+  scopes: readonly string[] = [],
+): string {
+  const scope =
+    error === 'insufficient_scope' && scopes.length > 0 && scopes.every((s) => SCOPE_TOKEN.test(s))
+      ? `, scope="${scopes.join(' ')}"`
+      : '';
+  return `Bearer realm="${AUTH_REALM}"${error ? `, error="${error}"` : ''}${scope}`;
 }
 
 /**
