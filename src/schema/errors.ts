@@ -10,6 +10,8 @@ import {
   TooManyCallsError,
 } from '../janssen/errors.js';
 
+import { representationPath } from './representation-field.js';
+
 /** The stable `extensions.code` values of this service (CONTRACT.md). */
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
@@ -156,7 +158,16 @@ function formatWith(options: FormatErrorOptions) {
         : { ...base, message, extensions: { code, ...extra } };
     }
     if (original instanceof TooManyCallsError) {
-      return { ...base, message: original.message, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+      // Only `_entities` reads enough for a cap: it names the representation left unread, at its item's path.
+      const index = formatted.path?.[0] === '_entities' ? formatted.path[1] : undefined;
+      return {
+        ...base,
+        message: original.message,
+        extensions: {
+          code: ErrorCode.QUERY_TOO_COMPLEX,
+          ...(typeof index === 'number' ? { field: representationPath(index) } : {}),
+        },
+      };
     }
     if (original instanceof InvalidInputError) {
       return {

@@ -97,9 +97,94 @@ describe('client mistakes get a client code, never INTERNAL_SERVER_ERROR', () =>
     expect(json.errors).toHaveLength(1);
     expect(json.errors?.[0]).toMatchObject({
       path: ['_entities', 0],
-      extensions: { code: 'BAD_USER_INPUT', field: 'representations.sid' },
+      extensions: { code: 'BAD_USER_INPUT', field: 'representations.0.sid' },
     });
     expect(unexpectedLogs()).toEqual([]);
+  });
+});
+
+describe('_entities errors name the representation they are about: representations.<index>[.<key>]', () => {
+  const ENTITIES =
+    'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sid } ... on User { inum activeSessionCount } } }';
+  const session = () => ({ __typename: 'Session', sid: stack.emulator.store.all()[0]!.sid });
+  const shortSids = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ __typename: 'Session', sid: `s-${i}` }));
+  const shortInums = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ __typename: 'User', inum: `u-${i}` }));
+
+  it.each([
+    [
+      'a Session without sid',
+      'representations.1.sid',
+      ['_entities', 1],
+      () => [session(), { __typename: 'Session' }],
+    ],
+    [
+      'a sid that is not a string',
+      'representations.0.sid',
+      ['_entities', 0],
+      () => [{ __typename: 'Session', sid: 5 }],
+    ],
+    [
+      'a wildcard sid among users',
+      'representations.1.sid',
+      ['_entities', 1],
+      () => [
+        { __typename: 'User', inum: 'abc' },
+        { __typename: 'Session', sid: 'a%b' },
+      ],
+    ],
+    ['a User without keys', 'representations.1', ['_entities', 1], () => [session(), { __typename: 'User' }]],
+    [
+      'a bad inum',
+      'representations.1.inum',
+      ['_entities', 1],
+      () => [session(), { __typename: 'User', inum: 'a/b' }],
+    ],
+    [
+      'an inum that is not a string',
+      'representations.0.inum',
+      ['_entities', 0],
+      () => [{ __typename: 'User', inum: 5 }],
+    ],
+    [
+      'a bad userDn',
+      'representations.1.userDn',
+      ['_entities', 1],
+      () => [session(), { __typename: 'User', userDn: 'cn=x' }],
+    ],
+    ['not an object (the whole field refused)', 'representations.1', ['_entities'], () => [session(), 'x']],
+    [
+      'an unknown __typename (the whole field refused)',
+      'representations.0',
+      ['_entities'],
+      () => [{ __typename: 'Nope' }],
+    ],
+  ])('%s: BAD_USER_INPUT naming %s, alike on Apollo and the fast path', async (_name, field, path, r) => {
+    const variables = { r: r() };
+    const first = await post({ query: ENTITIES, variables });
+    const again = await post({ query: ENTITIES, variables });
+    expect(again).toEqual(first);
+    expect(first.json.errors).toHaveLength(1);
+    const [error] = first.json.errors!;
+    expect(error).toMatchObject({ path, extensions: { code: 'BAD_USER_INPUT', field } });
+    expect(error!.message.startsWith(`${field}: `), error!.message).toBe(true);
+    expect(unexpectedLogs()).toEqual([]);
+  });
+
+  it.each([
+    ['sessions', () => shortSids(MAX_SINGLE_SESSION_READS + 3), ['_entities', MAX_SINGLE_SESSION_READS]],
+    [
+      'users',
+      () => shortInums(MAX_SINGLE_USER_READS + 3),
+      ['_entities', MAX_SINGLE_USER_READS, 'activeSessionCount'],
+    ],
+  ])('the single-read cap on %s names the first representation it did not read', async (_name, r, path) => {
+    const { json } = await post({ query: ENTITIES, variables: { r: r() } });
+    expect(json.errors?.[0]).toMatchObject({
+      path,
+      extensions: { code: 'QUERY_TOO_COMPLEX', field: `representations.${path[1]}` },
+    });
   });
 });
 
