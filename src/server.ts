@@ -32,7 +32,7 @@ import { SearchHealth } from './loaders/search-health.js';
 import { createPersistedQueries } from './persisted-queries.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
-import { createFormatError } from './schema/errors.js';
+import { boundCapErrorsPlugin, createFormatError } from './schema/errors.js';
 import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
 
 export interface AppServer {
@@ -229,6 +229,8 @@ export async function createServer(
       // We set no cache hints; Apollo's default cache-control plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       costLimitPlugin(config.limits.maxCost),
+      // Before metrics, which counts the errors it leaves.
+      boundCapErrorsPlugin,
       metrics.plugin,
       {
         async serverWillStart() {

@@ -103,15 +103,18 @@ export class ClientCredentialsRefusedError extends JanssenApiError {
 export class TooManyCallsError extends Error {
   override readonly name = 'TooManyCallsError';
   readonly code = 'ERR_TOO_MANY_CALLS';
+  /** The message without its advice, for a caller that adds what it knows (how many were not read). */
+  readonly reason: string;
 
   constructor(
     readonly what: string,
     readonly limit: number,
   ) {
-    super(
+    const reason =
       `This request needs more than ${limit} ${what} read one upstream call at a time (ids that cannot be ` +
-        'batched into one search, or every id while Janssen search is failing); send fewer per request',
-    );
+      'batched into one search, or every id while Janssen search is failing)';
+    super(`${reason}; send fewer per request`);
+    this.reason = reason;
   }
 }
 
