@@ -25,11 +25,15 @@ export type CallerAuthenticator = (headers: {
 
 /**
  * The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1 requires one): a challenge per way of authenticating
- * that is configured, `Bearer` (RFC 6750) for caller JWTs, `ApiKey` naming its header for API keys.
+ * that is configured, `Bearer` (RFC 6750) for caller JWTs, `ApiKey` naming its header for API keys. The `Bearer`
+ * one says `error="invalid_token"` when a bearer token was presented and refused.
  */
-function authChallenges(auth: Pick<Config['auth'], 'apiKeyHashes' | 'jwksUrl'>): string {
+function authChallenges(
+  auth: Pick<Config['auth'], 'apiKeyHashes' | 'jwksUrl'>,
+  bearerError?: 'invalid_token',
+): string {
   return [
-    ...(auth.jwksUrl === undefined ? [] : [bearerChallenge()]),
+    ...(auth.jwksUrl === undefined ? [] : [bearerChallenge(bearerError)]),
     ...(auth.apiKeyHashes.length === 0 ? [] : [`ApiKey realm="${AUTH_REALM}", header="x-api-key"`]),
   ].join(', ');
 }
@@ -61,12 +65,13 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
   const jwks = jwksUrl !== undefined;
   const required = keyDigests.length > 0 || jwks;
   const challenges = authChallenges(auth);
+  const invalidTokenChallenges = authChallenges(auth, 'invalid_token');
   // Apollo (and the fast path alike) send `extensions.http` as the response's status and headers.
-  const unauthenticated = (message: string) =>
+  const unauthenticated = (message: string, challenge = challenges) =>
     new GraphQLError(message, {
       extensions: {
         code: 'UNAUTHENTICATED',
-        http: { status: 401, headers: new HeaderMap([['www-authenticate', challenges]]) },
+        http: { status: 401, headers: new HeaderMap([['www-authenticate', challenge]]) },
       },
     });
 
@@ -87,7 +92,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
       try {
         payload = await verify(bearer);
       } catch {
-        throw unauthenticated('Invalid or expired bearer token');
+        throw unauthenticated('Invalid or expired bearer token', invalidTokenChallenges);
       }
       const scopes = scopesOf(payload);
       return {

@@ -21,6 +21,7 @@ import {
   readBody,
   sendJson,
 } from './http/body.js';
+import { createClientErrorHandler } from './http/client-error.js';
 import { createCors } from './http/cors.js';
 import { ASSET_PREFIX, createGraphiQL, graphiqlHeaders } from './http/graphiql.js';
 import { createReadiness } from './http/health.js';
@@ -32,7 +33,7 @@ import { SearchHealth } from './loaders/search-health.js';
 import { createPersistedQueries } from './persisted-queries.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
-import { createFormatError } from './schema/errors.js';
+import { boundCapErrorsPlugin, createFormatError } from './schema/errors.js';
 import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
 import { createTracing } from './tracing/tracing.js';
 
@@ -92,7 +93,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const GRAPHQL_ALLOW = 'GET, POST';
 const GRAPHQL_PREFLIGHT_ALLOW = 'GET, POST, OPTIONS';
 const GRAPHQL_METHOD_MESSAGE = 'GraphQL is served over GET (queries) and POST only';
-/** `/healthz`, `/readyz`, `/metrics`. */
+/** `/healthz`, `/readyz`, `/metrics`, `/graphiql/assets/*`. */
 const READ_ONLY_ALLOW = 'GET, HEAD';
 
 /** Builds the whole service (GraphQL, health routes) without side effects beyond creating objects. */
@@ -142,7 +143,11 @@ export async function createServer(
   };
   const authenticate = createCallerAuthenticator(config.auth);
   const readiness = createReadiness({ http: janssen, tokens });
-  const graphiql = createGraphiQL({ headers: graphiqlHeaders(config), introspection: !config.production });
+  const graphiql = createGraphiQL({
+    headers: graphiqlHeaders(config),
+    introspection: !config.production,
+    maxPageSize: upstream.maxPageSize,
+  });
   const cors = createCors(config.corsOrigins);
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
   const tracing = await createTracing(config.tracing, { logger, upstreamUrl: upstream.configApiUrl });
@@ -230,6 +235,8 @@ export async function createServer(
       // We set no cache hints; Apollo's default cache-control plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       costLimitPlugin(config.limits.maxCost),
+      // Before metrics, which counts the errors it leaves.
+      boundCapErrorsPlugin,
       metrics.plugin,
       {
         async serverWillStart() {
@@ -422,6 +429,9 @@ export async function createServer(
   ): Promise<void> {
     try {
       if (url.pathname.startsWith(ASSET_PREFIX)) {
+        if (!allowsReadOnly(req, res)) {
+          return;
+        }
         if (!(await graphiql.sendAsset(req, res, url.pathname.slice(ASSET_PREFIX.length)))) {
           sendJson(res, 404, { error: 'Not found' });
         }
@@ -533,6 +543,8 @@ export async function createServer(
     },
   );
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Node answers these (408, 400, 431, …) by itself and silently; the handler answers alike and logs a timeout.
+  httpServer.on('clientError', createClientErrorHandler(logger));
   // CONNECT (a proxy tunnel) never reaches the request handler; without this Node just drops the socket.
   httpServer.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.end(

@@ -4,6 +4,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 
 import type { Context } from '../context.js';
+import { boundCapErrors } from '../schema/errors.js';
 import { operationCost } from '../schema/limits.js';
 
 import { type PreparedOperation, PreparedOperations } from './prepared-operations.js';
@@ -200,6 +201,8 @@ export class FastPath {
           return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
         }
       });
+      // As Apollo's `boundCapErrorsPlugin` does.
+      errors = boundCapErrors(result.errors, errors) ?? errors;
     }
     this.options.onResponse({
       context,

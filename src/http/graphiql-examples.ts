@@ -23,17 +23,19 @@ const fields = (indent: number, extra: string[] = []) =>
 
 /**
  * The operations GraphiQL opens with: list, filter, page, one session, delete, revoke. `now` seeds the filter
- * example so it finds sessions that have not expired yet.
+ * example so it finds sessions that have not expired yet; every page size is at most `maxPageSize`
+ * (`JANS_MAX_PAGE_SIZE`), over which a `limit` is refused.
  */
-export function exampleTabs(now: Date): ExampleTab[] {
+export function exampleTabs(now: Date, maxPageSize: number): ExampleTab[] {
   const instant = `${now.toISOString().slice(0, 19)}Z`;
+  const limit = (wanted: number) => Math.min(wanted, maxPageSize);
   return [
     {
       query: `# Newest sessions first. Run: ▶ or Ctrl-Enter.
 # Other tabs: filter, page, one session, delete, revoke.
 query Sessions {
   sessions(
-    page: { limit: 10 }
+    page: { limit: ${limit(10)} }
     sort: { field: CREATION_DATE, order: DESC }
   ) {
     totalCount
@@ -52,7 +54,7 @@ query ActiveSessions($now: DateTime!) {
   sessions(
     filter: { state: AUTHENTICATED, expiresAfter: $now }
     sort: { field: LAST_USED_AT, order: DESC }
-    page: { limit: 20 }
+    page: { limit: ${limit(20)} }
   ) {
     totalCount
     nodes {
@@ -64,7 +66,7 @@ query ActiveSessions($now: DateTime!) {
       variables: JSON.stringify({ now: instant }, null, 2),
     },
     {
-      query: `# Offset paging: limit 1..200, offset 0-based.
+      query: `# Offset paging: limit 1..${maxPageSize}, offset 0-based.
 query SessionsPage($page: PageInput) {
   sessions(page: $page) {
     totalCount
@@ -80,7 +82,7 @@ query SessionsPage($page: PageInput) {
   }
 }
 `,
-      variables: JSON.stringify({ page: { limit: 5, offset: 5 } }, null, 2),
+      variables: JSON.stringify({ page: { limit: limit(5), offset: limit(5) } }, null, 2),
     },
     {
       query: `# One session by sid (copy one from the Sessions tab);

@@ -168,6 +168,8 @@ export interface GraphiQLOptions {
   headers: Record<string, string>;
   /** Whether the server answers introspection, which GraphiQL's completion and docs need. */
   introspection: boolean;
+  /** `JANS_MAX_PAGE_SIZE`: the example operations ask for no larger page. */
+  maxPageSize: number;
 }
 
 /** The offline GraphiQL page of `GET /graphql` and its assets, all from npm packages: no CDN, no external URL. */
@@ -180,7 +182,7 @@ export function createGraphiQL(options: GraphiQLOptions) {
 
   function html(now: Date): string {
     const config = {
-      tabs: exampleTabs(now).map((tab) => ({ ...tab, headers })),
+      tabs: exampleTabs(now, options.maxPageSize).map((tab) => ({ ...tab, headers })),
       headers,
       showHeaders: headers !== '{}',
       introspection: options.introspection,

@@ -53,9 +53,22 @@ export class JanssenApiError extends Error {
 /** The protection space our `WWW-Authenticate` challenges name. */
 export const AUTH_REALM = 'jans-sessions-graphql';
 
-/** A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any. */
-export function bearerChallenge(error?: 'invalid_token' | 'insufficient_scope'): string {
-  return `Bearer realm="${AUTH_REALM}"${error ? `, error="${error}"` : ''}`;
+/** RFC 6749 §3.3 `scope-token`: nothing that would need escaping inside a quoted `scope` attribute. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any (none when the request
+ * carried no token, §3.1), and for `insufficient_scope` the `scope` needed when each is a valid scope token.
+ */
+export function bearerChallenge(
+  error?: 'invalid_token' | 'insufficient_scope',
+  scopes: readonly string[] = [],
+): string {
+  const scope =
+    error === 'insufficient_scope' && scopes.length > 0 && scopes.every((s) => SCOPE_TOKEN.test(s))
+      ? `, scope="${scopes.join(' ')}"`
+      : '';
+  return `Bearer realm="${AUTH_REALM}"${error ? `, error="${error}"` : ''}${scope}`;
 }
 
 /**
@@ -90,15 +103,18 @@ export class ClientCredentialsRefusedError extends JanssenApiError {
 export class TooManyCallsError extends Error {
   override readonly name = 'TooManyCallsError';
   readonly code = 'ERR_TOO_MANY_CALLS';
+  /** The message without its advice, for a caller that adds what it knows (how many were not read). */
+  readonly reason: string;
 
   constructor(
     readonly what: string,
     readonly limit: number,
   ) {
-    super(
+    const reason =
       `This request needs more than ${limit} ${what} read one upstream call at a time (ids that cannot be ` +
-        'batched into one search, or every id while Janssen search is failing); send fewer per request',
-    );
+      'batched into one search, or every id while Janssen search is failing)';
+    super(`${reason}; send fewer per request`);
+    this.reason = reason;
   }
 }
 

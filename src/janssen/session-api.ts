@@ -257,7 +257,9 @@ function asCallerRefusal(error: JanssenApiError): JanssenApiError {
     value: {
       http: {
         status,
-        headers: new Map([['www-authenticate', bearerChallenge(challenge)]]),
+        headers: new Map([
+          ['www-authenticate', bearerChallenge(challenge, error.details.requiredScopes ?? [])],
+        ]),
       },
     },
   });

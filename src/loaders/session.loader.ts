@@ -40,6 +40,8 @@ export function createSessionLoader(
   options: SessionLoaderOptions,
 ): DataLoader<string, SessionId | null> {
   let singleReads = 0;
+  // One error for every sid past the cap: each would be the same, and each Error captures a stack.
+  let tooMany: TooManyCallsError | undefined;
   return new DataLoader<string, SessionId | null>(async (sids) => {
     options.onBatch?.(sids.length);
     const results = new Map<string, SessionId | null | Error>();
@@ -75,7 +77,7 @@ export function createSessionLoader(
     await mapWithConcurrency(byGet, GET_CONCURRENCY, async (sid) => {
       singleReads += 1;
       if (singleReads > MAX_SINGLE_SESSION_READS) {
-        results.set(sid, new TooManyCallsError('sessions', MAX_SINGLE_SESSION_READS));
+        results.set(sid, (tooMany ??= new TooManyCallsError('sessions', MAX_SINGLE_SESSION_READS)));
         return;
       }
       try {

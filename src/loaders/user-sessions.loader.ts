@@ -55,6 +55,8 @@ export function createUserSessionsLoader(
 ): DataLoader<UserSessionsKey, UserSessions, string> {
   const limits = { maxPageSize: options.maxPageSize };
   let singleReads = 0;
+  // One error for every user past the cap: each would be the same, and each Error captures a stack.
+  let tooMany: TooManyCallsError | undefined;
 
   async function oneUser(key: UserSessionsKey): Promise<UserSessions> {
     const params = buildSearchParams({ ...key.filter, userDn: key.inum }, key.sort, key.page, limits);
@@ -136,7 +138,7 @@ export function createUserSessionsLoader(
           await mapWithConcurrency(single, SINGLE_CONCURRENCY, async (key) => {
             singleReads += 1;
             if (singleReads > MAX_SINGLE_USER_READS) {
-              results.set(cacheKey(key), new TooManyCallsError('users', MAX_SINGLE_USER_READS));
+              results.set(cacheKey(key), (tooMany ??= new TooManyCallsError('users', MAX_SINGLE_USER_READS)));
               return;
             }
             try {

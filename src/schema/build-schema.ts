@@ -8,6 +8,7 @@ import { InvalidInputError } from '../janssen/errors.js';
 
 import { DeleteSessionsResolver } from './bulk/delete-sessions.resolver.js';
 import { SessionStatsResolver } from './bulk/session-stats.resolver.js';
+import { notePosition, representationPath } from './representation-field.js';
 import { SessionConnectionResolver } from './session/session-connection.resolver.js';
 import { resolveSessionReference, resolveSessionReferences } from './session/session.reference.js';
 import { SessionResolver } from './session/session.resolver.js';
@@ -76,18 +77,20 @@ function batchSessionEntities(schema: GraphQLSchema): void {
     info,
   ) => {
     const { representations } = args;
-    // @apollo/subgraph fails on these with an internal message; they are the caller's mistake.
     representations.forEach((reference: unknown, index) => {
+      // @apollo/subgraph fails on these with an internal message; they are the caller's mistake.
       const typename =
         typeof reference === 'object' && reference !== null && !Array.isArray(reference)
           ? (reference as { __typename?: unknown }).__typename
           : undefined;
       if (typeof typename !== 'string' || !entityTypes.has(typename)) {
         throw new InvalidInputError(
-          `representations.${index}`,
+          representationPath(index),
           `must be an object whose __typename is one of ${[...entityTypes].join(', ')}`,
         );
       }
+      // So the reference resolvers' errors name `representations.<index>.<key>`.
+      notePosition(reference, index);
     });
     // A cache-control hint per entity type is @apollo/subgraph's business (cache control is off here anyway).
     const batched =

@@ -33,7 +33,7 @@ async function page(url = `${stack.url}/graphql`) {
 function pageConfig(html: string) {
   const json = /<script id="graphiql-config" type="application\/json">([^<]*)<\/script>/.exec(html)?.[1];
   return JSON.parse(json!) as {
-    tabs: { query: string; headers: string }[];
+    tabs: { query: string; variables?: string; headers: string }[];
     headers: string;
     introspection: boolean;
   };
@@ -158,13 +158,13 @@ describe('GET /graphql from a browser', () => {
 describe('example operations', () => {
   it('are valid against the schema', async () => {
     const schema = await buildAppSchema();
-    for (const tab of exampleTabs(new Date())) {
+    for (const tab of exampleTabs(new Date(), 200)) {
       expect(validate(schema, parse(tab.query)), tab.query).toEqual([]);
     }
   });
 
   it('list, filter and page run on the demo data without errors', async () => {
-    const [list, filter, paging] = exampleTabs(new Date());
+    const [list, filter, paging] = exampleTabs(new Date(), 200);
     for (const tab of [list!, filter!, paging!]) {
       const response = await fetch(`${stack.url}/graphql`, {
         method: 'POST',
@@ -200,5 +200,33 @@ describe('graphiqlHeaders', () => {
     ).toEqual({ Authorization: 'Bearer <token>' });
     const demo = loadConfig({});
     expect(graphiqlHeaders({ ...demo, upstream: { ...demo.upstream, clientId: 'demo-client' } })).toEqual({});
+  });
+});
+
+describe('example operations under a small JANS_MAX_PAGE_SIZE', () => {
+  let small: Stack;
+
+  beforeAll(async () => {
+    small = await startStack({ emulator: { sessionCount: 12 }, env: { JANS_MAX_PAGE_SIZE: '4' } });
+  });
+
+  afterAll(async () => {
+    await small.close();
+  });
+
+  it('list, filter and page run as the page opens them, and no tab asks for more than the maximum', async () => {
+    const config = pageConfig((await page(`${small.url}/graphql`)).html);
+    for (const tab of config.tabs.slice(0, 3)) {
+      const response = await small.gql(tab.query, tab.variables ? JSON.parse(tab.variables) : {});
+      expect(response.body.errors, tab.query).toBeUndefined();
+      expect(response.status).toBe(200);
+    }
+    const limits = config.tabs.flatMap((tab) =>
+      [...`${tab.query}${tab.variables ?? ''}`.matchAll(/"?limit"?: (\d+)/g)].map((match) =>
+        Number(match[1]),
+      ),
+    );
+    expect(limits).toEqual([4, 4, 4]);
+    expect(config.tabs[2]!.query).toContain('limit 1..4');
   });
 });

@@ -124,6 +124,41 @@ describe('/healthz, /readyz, /metrics', () => {
   );
 });
 
+describe('/graphiql/assets/*', () => {
+  /** A real asset of the GraphiQL page, as the page links it. */
+  const assetPath = async () => {
+    const page = await send(stack.url, 'GET', '/graphql', { headers: { accept: 'text/html' } });
+    return `/${/src="(graphiql\/assets\/init-[^"]+)"/.exec(page.text)![1]!}`;
+  };
+
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'])(
+    'answer %s with 405 and Allow: GET, HEAD, for a known asset and an unknown one alike',
+    async (method) => {
+      for (const path of [await assetPath(), '/graphiql/assets/no-such-file.js']) {
+        const response = await send(stack.url, method, path, {
+          ...(method === 'TRACE' || method === 'OPTIONS' ? {} : { headers: JSON_TYPE, body: '{}' }),
+        });
+        expect(response.status, path).toBe(405);
+        expect(response.headers.allow, path).toBe('GET, HEAD');
+        expect(JSON.parse(response.text), path).toEqual({ error: 'Method not allowed' });
+      }
+    },
+  );
+
+  it('answer GET and HEAD (HEAD without a body); an unknown asset is 404', async () => {
+    const path = await assetPath();
+    const get = await send(stack.url, 'GET', path);
+    expect(get.status).toBe(200);
+    expect(get.body.length).toBeGreaterThan(0);
+    const head = await send(stack.url, 'HEAD', path);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(head.body.length).toBe(0);
+    expect((await send(stack.url, 'GET', '/graphiql/assets/no-such-file.js')).status).toBe(404);
+    expect((await send(stack.url, 'HEAD', '/graphiql/assets/no-such-file.js')).status).toBe(404);
+  });
+});
+
 describe('request bodies with a Content-Encoding', () => {
   const QUERY = JSON.stringify({ query: '{ sessions { totalCount } }' });
   const refusal = {

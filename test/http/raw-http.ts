@@ -42,6 +42,8 @@ export function send(
 export interface StalledAnswer {
   /** The status line the server sent before closing, or '' when it closed without one. */
   statusLine: string;
+  /** Everything the server sent (latin1). */
+  text: string;
   /** From the last byte sent to the socket's close. */
   elapsedMs: number;
 }
@@ -61,22 +63,38 @@ export function sendAndStall(baseUrl: string, head: string): Promise<StalledAnsw
     socket.on('data', (chunk: string) => {
       received += chunk;
     });
-    socket.on('error', reject);
+    // A server that answers and closes before reading all of `head` resets the connection: still an answer.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
+        reject(error);
+      }
+    });
     socket.on('close', () =>
-      resolve({ statusLine: received.split('\r\n')[0] ?? '', elapsedMs: performance.now() - sentAt }),
+      resolve({
+        statusLine: received.split('\r\n')[0] ?? '',
+        text: received,
+        elapsedMs: performance.now() - sentAt,
+      }),
     );
   });
 }
 
-/** Writes `head` on a fresh connection and closes it abruptly, as a client giving up mid-request does. */
-export async function sendAndHangUp(baseUrl: string, head: string): Promise<void> {
+/**
+ * Writes `head` on a fresh connection and closes it abruptly, as a client giving up mid-request does; `reset`
+ * sends a TCP RST instead of a FIN (the server sees ECONNRESET).
+ */
+export async function sendAndHangUp(baseUrl: string, head: string, reset = false): Promise<void> {
   const { hostname, port } = new URL(baseUrl);
   await new Promise<void>((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
       socket.write(head, () => {
         // Long enough for the server to have read the headers and started on the body.
         setTimeout(() => {
-          socket.destroy();
+          if (reset) {
+            socket.resetAndDestroy();
+          } else {
+            socket.destroy();
+          }
           resolve();
         }, 100);
       });

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { type AppServer, createServer, REQUEST_TIMEOUTS, type RequestTimeouts } from '../../src/server.js';
 import { startStack } from '../helpers/stack.js';
 
-import { sendAndStall } from './raw-http.js';
+import { sendAndHangUp, sendAndStall } from './raw-http.js';
 
 const POST_HEAD = 'POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n';
 
@@ -58,10 +58,72 @@ describe('stalled clients (timeouts shortened to 300 ms / 600 ms, checked every 
     await emulator.close();
   });
 
-  it('headers sent in part, then nothing: 408 and the socket closed', async () => {
+  /** Node's own answer to a request it gives up on (lib/_http_server.js), byte for byte. */
+  const nodeAnswer = (status: string) => `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+  const TIMED_OUT = 'request timed out before it was received';
+
+  it('headers sent in part, then nothing: 408 and the socket closed, logged once at info without a stack', async () => {
+    const from = logs.length;
     const answer = await sendAndStall(url, POST_HEAD);
-    expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer.text).toBe(nodeAnswer('408 Request Timeout'));
     expect(answer.elapsedMs).toBeLessThan(BOUND_MS);
+    await expect.poll(() => logs.slice(from).filter((line) => line.msg === TIMED_OUT)).toHaveLength(1);
+    const line = logs.slice(from).find((entry) => entry.msg === TIMED_OUT)!;
+    expect(line).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      service: 'jans-sessions-graphql',
+      remoteAddress: '127.0.0.1',
+      remotePort: expect.any(Number),
+      httpStatus: 408,
+      msg: TIMED_OUT,
+    });
+    expect(JSON.stringify(logs.slice(from))).not.toMatch(/stack|"err"|\bat [\w.]+ \(/);
+    expect(logs.slice(from).some((entry) => (entry.level as number) >= 40)).toBe(false);
+  });
+
+  it('a keep-alive connection whose second request stalls in its headers: 408 after the first answer, logged', async () => {
+    const from = logs.length;
+    const answer = await sendAndStall(
+      url,
+      'GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\nHost: te',
+    );
+    expect(answer.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(answer.text.endsWith(`{"status":"ok"}${nodeAnswer('408 Request Timeout')}`)).toBe(true);
+    await expect.poll(() => logs.slice(from).filter((line) => line.msg === TIMED_OUT)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a malformed request line', 'GARBAGE\r\n\r\n', '400 Bad Request'],
+    [
+      'headers over 16 KB',
+      `GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      '431 Request Header Fields Too Large',
+    ],
+    [
+      'a chunk extension over 16 KB',
+      `${POST_HEAD}Transfer-Encoding: chunked\r\n\r\n1;${'a'.repeat(20_000)}\r\n`,
+      '413 Payload Too Large',
+    ],
+  ])(
+    '%s: answered as Node answers it, at once, and not logged as a timeout or an error',
+    async (_name, head, status) => {
+      const from = logs.length;
+      const answer = await sendAndStall(url, head);
+      expect(answer.text).toBe(nodeAnswer(status));
+      expect(answer.elapsedMs).toBeLessThan(BOUND_MS);
+      expect(logs.slice(from).filter((line) => line.msg === TIMED_OUT)).toEqual([]);
+      expect(logs.slice(from).some((line) => (line.level as number) >= 40)).toBe(false);
+    },
+  );
+
+  it('a client resetting the connection mid-headers: nothing logged above debug, the server serves on', async () => {
+    const from = logs.length;
+    await sendAndHangUp(url, POST_HEAD, true);
+    // Past the headers deadline: the reset connection must not come back as a timeout.
+    await new Promise((resolve) => setTimeout(resolve, timeouts.headersMs + 4 * timeouts.checkIntervalMs));
+    expect(logs.slice(from).filter((line) => (line.level as number) > 20)).toEqual([]);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 
   it('a body cut short (Content-Length 26, 10 bytes sent): 408 and the socket closed, logged without an error', async () => {

@@ -87,7 +87,11 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
     const error = response.body.errors?.[0];
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBe(
-      'Bearer realm="jans-sessions-graphql", error="insufficient_scope"',
+      'Bearer realm="jans-sessions-graphql", error="insufficient_scope", ' +
+        `scope="${(error?.extensions?.requiredScopes as string[]).join(' ')}"`,
+    );
+    expect(error?.extensions?.requiredScopes).toEqual(
+      expect.arrayContaining(['https://jans.io/oauth/jans-auth-server/session.delete', 'revoke_session']),
     );
     expect(error?.extensions?.code).toBe('FORBIDDEN');
     expect(error?.message).toContain('https://jans.io/oauth/jans-auth-server/session.delete');

@@ -9,6 +9,8 @@ import { startStack, type Stack } from '../helpers/stack.js';
 const DELETE_SCOPE = 'https://jans.io/oauth/jans-auth-server/session.delete';
 /** The `WWW-Authenticate` challenges of a 401 (RFC 9110 §11.6.1), one per way of authenticating configured. */
 const BEARER_CHALLENGE = 'Bearer realm="jans-sessions-graphql"';
+/** A presented bearer token that was refused (RFC 6750 §3.1); a missing one gets no error code. */
+const INVALID_TOKEN_CHALLENGE = 'Bearer realm="jans-sessions-graphql", error="invalid_token"';
 const API_KEY_CHALLENGE = 'ApiKey realm="jans-sessions-graphql", header="x-api-key"';
 
 describe('caller JWTs checked against the JWKS (client-credentials mode)', () => {
@@ -47,10 +49,13 @@ describe('caller JWTs checked against the JWKS (client-credentials mode)', () =>
   });
 
   it('a 401 challenges for a bearer token (WWW-Authenticate), a success does not', async () => {
-    for (const headers of [{}, await bearer('not.a.jwt'), await bearer(jwt({}, -60))]) {
+    const missing = await stack.gql(SessionsDocument, {});
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+    for (const headers of [await bearer('not.a.jwt'), await bearer(jwt({}, -60))]) {
       const response = await stack.gql(SessionsDocument, {}, headers);
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+      expect(response.headers.get('www-authenticate')).toBe(INVALID_TOKEN_CHALLENGE);
     }
     const ok = await stack.gql(SessionsDocument, {}, await bearer(jwt()));
     expect(ok.status).toBe(200);
@@ -86,24 +91,33 @@ describe('caller JWTs checked against the JWKS (client-credentials mode)', () =>
       },
     ],
     ['garbage', async () => 'not.a.jwt'],
-  ])('%s: 401 UNAUTHENTICATED, no upstream call', async (_name, make) => {
+  ])('%s: 401 UNAUTHENTICATED with error="invalid_token", no upstream call', async (_name, make) => {
     const response = await stack.gql(SessionsDocument, {}, await bearer(make()));
     expect(response.status).toBe(401);
     expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(response.headers.get('www-authenticate')).toBe(INVALID_TOKEN_CHALLENGE);
     expect(stack.emulator.count()).toBe(0);
   });
 
-  it('a JWT without the mutation scope cannot delete: FORBIDDEN, nothing sent upstream', async () => {
+  it('a JWT without the mutation scope cannot delete: FORBIDDEN, an insufficient_scope challenge naming it, nothing sent upstream', async () => {
     const sid = stack.emulator.store.all()[0]!.sid;
-    const response = await stack.gql(DeleteSessionDocument, { sid }, await bearer(jwt()));
-    expect(response.status).toBe(403);
-    expect(response.body.errors?.[0]?.message).toBe(
-      `This token lacks the scope needed for mutations: ${DELETE_SCOPE}`,
-    );
-    expect(response.body.errors?.[0]?.extensions).toEqual({
-      code: 'FORBIDDEN',
-      requiredScopes: [DELETE_SCOPE],
-    });
+    const answered = stack.server.fastPath.answered;
+    // Twice: Apollo answers the first, the fast path its repeat; both alike.
+    for (const path of ['apollo', 'fast']) {
+      const response = await stack.gql(DeleteSessionDocument, { sid }, await bearer(jwt()));
+      expect(response.status, path).toBe(403);
+      expect(response.headers.get('www-authenticate'), path).toBe(
+        `${BEARER_CHALLENGE}, error="insufficient_scope", scope="${DELETE_SCOPE}"`,
+      );
+      expect(response.body.errors?.[0]?.message).toBe(
+        `This token lacks the scope needed for mutations: ${DELETE_SCOPE}`,
+      );
+      expect(response.body.errors?.[0]?.extensions).toEqual({
+        code: 'FORBIDDEN',
+        requiredScopes: [DELETE_SCOPE],
+      });
+    }
+    expect(stack.server.fastPath.answered).toBe(answered + 1);
     expect(stack.emulator.store.get(sid)).toBeDefined();
     expect(stack.emulator.count('delete')).toBe(0);
   });
@@ -117,6 +131,31 @@ describe('caller JWTs checked against the JWKS (client-credentials mode)', () =>
     );
     expect(response.body.data?.deleteSession).toEqual({ sid, deleted: true });
     expect(stack.emulator.store.get(sid)).toBeUndefined();
+  });
+});
+
+describe('a mutation scope that is not a valid scope token (AUTH_MUTATION_SCOPE with a quote)', () => {
+  let stack: Stack;
+  const oddScope = 'session "delete"';
+
+  beforeAll(async () => {
+    stack = await startStack({
+      emulator: { sessionCount: 3 },
+      env: { AUTH_MUTATION_SCOPE: oddScope },
+      envFrom: (emulator) => ({ AUTH_JWKS_URL: emulator.jwksUrl, AUTH_ISSUER: emulator.origin }),
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('is left out of the challenge, which it would break, and still named in the error', async () => {
+    const token = await stack.emulator.issueJwt({ sub: 'alice', scope: 'openid' }, { expiresInSeconds: 300 });
+    const sid = stack.emulator.store.all()[0]!.sid;
+    const response = await stack.gql(DeleteSessionDocument, { sid }, { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBe(`${BEARER_CHALLENGE}, error="insufficient_scope"`);
+    expect(response.body.errors?.[0]?.extensions?.requiredScopes).toEqual([oddScope]);
   });
 });
 
@@ -177,13 +216,13 @@ describe('caller API keys and JWTs both accepted', () => {
   });
 
   it.each([
-    ['no credentials', {}],
-    ['a wrong key', { 'x-api-key': 'nope' }],
-    ['a bad bearer token', { authorization: 'Bearer not.a.jwt' }],
-  ])('%s: 401 with both challenges', async (_name, headers) => {
+    ['no credentials', {}, BEARER_CHALLENGE],
+    ['a wrong key', { 'x-api-key': 'nope' }, BEARER_CHALLENGE],
+    ['a bad bearer token', { authorization: 'Bearer not.a.jwt' }, INVALID_TOKEN_CHALLENGE],
+  ])('%s: 401 with both challenges', async (_name, headers, bearerChallenge) => {
     const response = await stack.gql(SessionsDocument, {}, headers);
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe(`${BEARER_CHALLENGE}, ${API_KEY_CHALLENGE}`);
+    expect(response.headers.get('www-authenticate')).toBe(`${bearerChallenge}, ${API_KEY_CHALLENGE}`);
   });
 
   it('a valid key reads without a challenge; a bad one is challenged once the fast path knows the query', async () => {

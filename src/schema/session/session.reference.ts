@@ -1,5 +1,6 @@
 import type { Context } from '../../context.js';
 import { checkSid } from '../../janssen/query.js';
+import { representationField, representationPath } from '../representation-field.js';
 
 import { toSession } from './session.mapper.js';
 import type { Session } from './session.type.js';
@@ -9,7 +10,7 @@ export async function resolveSessionReference(
   reference: { sid: string },
   ctx: Context,
 ): Promise<Session | null> {
-  const wire = await ctx.loaders.session.load(checkSid(reference.sid, 'representations.sid'));
+  const wire = await ctx.loaders.session.load(checkSid(reference.sid, representationField(reference, 'sid')));
   return wire ? toSession(wire, ctx.now) : null;
 }
 
@@ -28,9 +29,9 @@ export function resolveSessionReferences(
 ): Promise<(Session | Error | null)[]> | undefined {
   const sids: string[] = [];
   try {
-    for (const reference of references) {
-      sids.push(checkSid(reference.sid, 'representations.sid'));
-    }
+    references.forEach((reference, index) => {
+      sids.push(checkSid(reference.sid, representationPath(index, 'sid')));
+    });
   } catch {
     return undefined;
   }

@@ -1,25 +1,28 @@
 import type { Context } from '../../context.js';
 import { InvalidInputError } from '../../janssen/errors.js';
 import { toInum, toUserDn } from '../../janssen/query.js';
+import { representationField } from '../representation-field.js';
 
 import type { User } from './user.type.js';
 
-/** Both keys of a user from either one; no upstream call. */
+/** Both keys of a user from either one; no upstream call. Errors name the key as `representations.<index>.<key>`. */
 export function toUser(
   reference: { userDn?: string | null; inum?: string | null },
   peopleBaseDn: string,
 ): User {
   if (reference.userDn) {
+    const field = representationField(reference, 'userDn');
     return {
-      userDn: toUserDn(reference.userDn, peopleBaseDn, 'userDn'),
-      inum: toInum(reference.userDn, 'userDn'),
+      userDn: toUserDn(reference.userDn, peopleBaseDn, field),
+      inum: toInum(reference.userDn, field),
     };
   }
   if (reference.inum) {
-    const inum = toInum(reference.inum, 'inum');
-    return { userDn: toUserDn(inum, peopleBaseDn, 'inum'), inum };
+    const field = representationField(reference, 'inum');
+    const inum = toInum(reference.inum, field);
+    return { userDn: toUserDn(inum, peopleBaseDn, field), inum };
   }
-  throw new InvalidInputError('representations', 'a User reference needs userDn or inum');
+  throw new InvalidInputError(representationField(reference), 'a User reference needs userDn or inum');
 }
 
 /**
