@@ -63,7 +63,18 @@ export interface TracingConfig {
   /** OTLP over HTTP, protobuf (the specification's default) or JSON. */
   protocol: 'http/protobuf' | 'http/json';
   serviceName: string;
+  /** `OTEL_TRACES_SAMPLER`, lower-cased, and its ratio (`OTEL_TRACES_SAMPLER_ARG`, default 1). */
+  sampler: TracesSampler;
+  samplerRatio: number;
 }
+
+export type TracesSampler =
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio'
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio';
 
 const optionalString = z
   .string()
@@ -94,7 +105,11 @@ const integer = (fallback: number, min: number, max: number) =>
  * A URL with one of these schemes (and, if given, a path that `pathRule` accepts); one message per mistake. http(s)
  * URLs come back normalized without a trailing slash; others as given (a Redis password stays byte for byte).
  */
-const url = (schemes: readonly string[], pathRule?: { test: RegExp; message: string }) =>
+const url = (
+  schemes: readonly string[],
+  pathRule?: { test: RegExp; message: string },
+  options: { asGiven?: boolean } = {},
+) =>
   z
     .string()
     .optional()
@@ -120,7 +135,9 @@ const url = (schemes: readonly string[], pathRule?: { test: RegExp; message: str
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: pathRule.message });
         return z.NEVER;
       }
-      return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? normalized : value.trim();
+      return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && !options.asGiven
+        ? normalized
+        : value.trim();
     });
 
 const httpUrl = url(['http:', 'https:']);
@@ -156,6 +173,7 @@ function originOf(entry: string): string | undefined {
   }
   if (
     (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+    parsed.hostname.includes('*') ||
     parsed.pathname !== '/' ||
     parsed.search !== '' ||
     parsed.hash !== '' ||
@@ -165,6 +183,11 @@ function originOf(entry: string): string | undefined {
     return undefined;
   }
   return parsed.origin;
+}
+
+/** The OpenTelemetry specification reads its enumerated values case-insensitively. */
+function lowerCase<T extends z.ZodTypeAny>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' ? value.toLowerCase() : value), schema);
 }
 
 /** `OTEL_EXPORTER_OTLP_*PROTOCOL`: the two HTTP encodings are shipped; gRPC is not. */
@@ -255,7 +278,7 @@ const envSchema = z
           if (origin === undefined) {
             ctx.addIssue({
               code: z.ZodIssueCode.custom,
-              message: `must be comma-separated origins like https://admin.example.org (scheme, host and port only), or * alone; ${JSON.stringify(entry)} is not one`,
+              message: `must be comma-separated origins like https://admin.example.org (scheme, host and port only; no wildcard subdomains), or * alone; ${JSON.stringify(entry)} is not one`,
             });
             return z.NEVER;
           }
@@ -263,7 +286,7 @@ const envSchema = z
         }
         return origins;
       }),
-    OTEL_SDK_DISABLED: oneOf(['true', 'false'], 'false'),
+    OTEL_SDK_DISABLED: lowerCase(oneOf(['true', 'false'], 'false')),
     OTEL_TRACES_EXPORTER: z
       .string()
       .optional()
@@ -279,20 +302,23 @@ const envSchema = z
         return trimmed as 'otlp' | 'none' | undefined;
       }),
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl,
-    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
-    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+    // Used as given, as the specification says (a trailing slash is the operator's to keep).
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:'], undefined, { asGiven: true }),
+    OTEL_EXPORTER_OTLP_PROTOCOL: lowerCase(otlpProtocol),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: lowerCase(otlpProtocol),
     OTEL_SERVICE_NAME: optionalString,
-    OTEL_TRACES_SAMPLER: oneOf(
-      [
+    OTEL_TRACES_SAMPLER: lowerCase(
+      oneOf(
+        [
+          'parentbased_always_on',
+          'parentbased_always_off',
+          'parentbased_traceidratio',
+          'always_on',
+          'always_off',
+          'traceidratio',
+        ],
         'parentbased_always_on',
-        'parentbased_always_off',
-        'parentbased_traceidratio',
-        'always_on',
-        'always_off',
-        'traceidratio',
-      ],
-      'parentbased_always_on',
+      ),
     ),
     OTEL_TRACES_SAMPLER_ARG: z
       .string()
@@ -464,13 +490,12 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * A value as it may be shown in an error: the user information of anything URL-like (`scheme://user:pass@host`)
- * is masked, so a password in a mistyped URL is never printed.
+ * A value as it may be shown in an error: whatever precedes an `@` in its segment (the user information of
+ * anything URL-like, `scheme://user:pass@host`, `user:pass@host`, a mistyped `http//user:pass@host`) is masked,
+ * and so is a query string (`?token=...`), so a password or token in a mistyped URL is never printed.
  */
 export function withoutPassword(value: string): string {
-  // With a scheme (`https://u:p@h`), with `//` only, or with none (`u:p@h/...`): whatever precedes the first `@`
-  // before the path is user information.
-  return value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/?#@]*@/i, '$1***@');
+  return value.replace(/[^/?#@\s]*@/g, '***@').replace(/\?.*$/s, '?***');
 }
 
 /** Reads and validates the environment; throws `ConfigError` listing each bad variable. */
@@ -565,6 +590,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** `<base>/v1/traces`: the signal's path appended to the base's path (a query string stays a query string). */
+function tracesUrl(base = 'http://localhost:4318'): string {
+  const parsed = new URL(base);
+  parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return parsed.toString();
+}
+
 function tracingConfig(e: z.output<typeof envSchema>): TracingConfig | undefined {
   const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
   const exporter = e.OTEL_TRACES_EXPORTER ?? (endpoint === undefined ? 'none' : 'otlp');
@@ -572,11 +604,14 @@ function tracingConfig(e: z.output<typeof envSchema>): TracingConfig | undefined
     return undefined;
   }
   return {
-    endpoint:
-      e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-      `${e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}/v1/traces`,
+    endpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? tracesUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT),
     protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     serviceName: e.OTEL_SERVICE_NAME ?? 'jans-sessions-graphql',
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio:
+      e.OTEL_TRACES_SAMPLER_ARG === undefined || e.OTEL_TRACES_SAMPLER_ARG.trim() === ''
+        ? 1
+        : Number(e.OTEL_TRACES_SAMPLER_ARG),
   };
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { ConfigError, formatEnvironmentHelp, loadConfig } from './config.js';
+import { ConfigError, formatEnvironmentHelp, loadConfig, withoutPassword } from './config.js';
 import { createLogger } from './logger.js';
 import { createServer, type ServerConfig } from './server.js';
 
@@ -66,7 +66,15 @@ async function main(): Promise<void> {
   }
   const mode = serverConfig.upstream.clientId ? 'client-credentials' : 'pass-through';
   logger.info(
-    { url: `${url}/graphql`, mode, upstream: new URL(serverConfig.upstream.configApiUrl).origin },
+    {
+      url: `${url}/graphql`,
+      mode,
+      upstream: new URL(serverConfig.upstream.configApiUrl).origin,
+      tracing: serverConfig.tracing
+        ? `${withoutPassword(serverConfig.tracing.endpoint)} (${serverConfig.tracing.protocol}, ${serverConfig.tracing.sampler})`
+        : 'off',
+      cors: serverConfig.corsOrigins ?? 'off',
+    },
     `GraphQL endpoint ${url}/graphql (open it in a browser for GraphiQL)`,
   );
 

@@ -382,8 +382,9 @@ export async function createServer(
     let log: Logger | undefined;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    // Every /graphql request but a CORS preflight.
     const trace =
-      tracing && url.pathname === '/graphql' && (method === 'POST' || method === 'GET')
+      tracing && url.pathname === '/graphql' && method !== 'OPTIONS'
         ? tracing.startRequest({ method, headers: req.headers })
         : undefined;
     // The child logger is made on first use: most requests at LOG_LEVEL=warn never log.
@@ -399,7 +400,7 @@ export async function createServer(
     try {
       await route(req, res, url, scope, requestId);
     } finally {
-      trace?.end(res.statusCode);
+      trace?.end(res.headersSent ? res.statusCode : undefined);
     }
     // 4xx only: a 500 was logged with its error already.
     if (

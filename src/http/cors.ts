@@ -26,7 +26,7 @@ const EXPOSE_HEADERS = 'x-request-id, www-authenticate';
 /** Browsers may reuse a preflight answer this long (Chromium caps it at 2 h, Firefox at 24 h). */
 const MAX_AGE_SECONDS = '600';
 /** A list of header names, as `Access-Control-Request-Headers` carries it. */
-const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
+const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+([ \t]*,[ \t]*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
 const MAX_HEADER_LIST = 1024;
 
 /** `origins`: exact origins (`https://admin.example.org`), or `'*'` for any. Undefined: CORS off. */
@@ -66,7 +66,8 @@ export function createCors(origins: readonly string[] | '*' | undefined): Cors |
         const requested = req.headers['access-control-request-headers'];
         headers['access-control-allow-origin'] = origin;
         headers['access-control-allow-methods'] = ALLOW_METHODS;
-        // The names the page asked for (the origin is trusted), or the usual ones.
+        // The names the page asked for (a listed origin is trusted; with `*` it is the operator's choice that any
+        // page may call), or the usual ones when the list is malformed.
         headers['access-control-allow-headers'] =
           requested !== undefined && requested.length <= MAX_HEADER_LIST && HEADER_LIST.test(requested)
             ? requested

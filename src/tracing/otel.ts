@@ -12,14 +12,22 @@ import {
   trace,
   type Tracer,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 
-import type { TracingConfig } from '../config.js';
+import type { TracingConfig, TracesSampler } from '../config.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
 
@@ -29,6 +37,12 @@ const SCOPE = 'jans-sessions-graphql';
 const SHUTDOWN_MS = 5000;
 /** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
 const DIAG_REPEAT_MS = 60_000;
+/**
+ * An operation name is the client's to choose, and one GraphQL token may be a megabyte long: span names and
+ * attributes keep this much of it. Attribute values are cut at ATTRIBUTE_MAX too (the SDK's default is no limit).
+ */
+const OPERATION_NAME_MAX = 128;
+const ATTRIBUTE_MAX = 1024;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
@@ -52,6 +66,9 @@ export function createOpenTelemetryTracing(
   routeDiagnostics(options.logger);
   const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
   const provider = new BasicTracerProvider({
+    sampler: samplerOf(config.sampler, config.samplerRatio),
+    spanLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
+    generalLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override these defaults.
     resource: resourceFromAttributes({
       'service.name': config.serviceName,
@@ -130,10 +147,14 @@ class OpenTelemetryRequestTrace implements RequestTrace {
     this.logFields = { trace_id: context.traceId, span_id: context.spanId };
   }
 
-  startOperation(type: string, name: string | null | undefined): void {
+  startOperation(type: string, fullName: string | null | undefined): void {
     if (this.operation !== undefined) {
       return;
     }
+    const name =
+      fullName && fullName.length > OPERATION_NAME_MAX
+        ? `${fullName.slice(0, OPERATION_NAME_MAX)}…`
+        : fullName;
     this.operation = this.tracer.startSpan(
       name ? `${type} ${name}` : type,
       {
@@ -204,11 +225,17 @@ class OpenTelemetryRequestTrace implements RequestTrace {
     };
   }
 
-  end(httpStatus: number): void {
+  end(httpStatus: number | undefined): void {
     // An operation cut short (the client went away) still ends, before its parent.
     if (this.operation !== undefined && !this.operationEnded) {
       this.operationEnded = true;
       this.operation.end();
+    }
+    if (httpStatus === undefined) {
+      // No answer of ours went out: the client went away, or Node answered a stalled request with its own 408.
+      this.span.setAttribute('error.type', 'response_not_sent');
+      this.span.end();
+      return;
     }
     this.span.setAttribute('http.response.status_code', httpStatus);
     if (httpStatus >= 500) {
@@ -230,30 +257,58 @@ function serviceVersion(): string {
   }
 }
 
+/** The sampler `OTEL_TRACES_SAMPLER` names (read by our config, case-insensitively, rather than by the SDK). */
+function samplerOf(name: TracesSampler, ratio: number): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
 /**
- * The SDK's own complaints (an export that failed, a full queue) go to our log at warn, each message at most once a
- * minute: a collector that is down fails every batch.
+ * The SDK's own complaints (an export that failed, a full queue) go to our log at warn, each kind at most once a
+ * minute: a collector that is down fails every batch. The kind is the message with its numbers left out ("Dropped
+ * 512 spans" and "Dropped 37 spans" are one). A failed export is logged by its message and code only: the error
+ * also holds the collector's response body and a stack.
  */
 function routeDiagnostics(logger: Logger): void {
   const last = new Map<string, number>();
-  const log = (message: string, ...args: unknown[]) => {
+  const warn = (message: string, fields: Record<string, unknown> = {}) => {
     const now = Date.now();
-    const key = message.slice(0, 200);
-    if (now - (last.get(key) ?? -Infinity) < DIAG_REPEAT_MS) {
+    const kind = message.slice(0, 200).replace(/\d+/g, '#');
+    if (now - (last.get(kind) ?? -Infinity) < DIAG_REPEAT_MS) {
       return;
     }
-    last.set(key, now);
-    if (last.size > 100) {
+    if (last.size >= 100) {
+      // Kinds are few; a flood of new ones is itself worth one line a minute at most.
       last.clear();
     }
-    const detail = args.find((arg) => arg instanceof Error) as Error | undefined;
-    logger.warn(
-      { component: 'opentelemetry', ...(detail ? { cause: detail.message } : {}) },
-      `tracing: ${message}`,
-    );
+    last.set(kind, now);
+    logger.warn({ component: 'opentelemetry', ...fields }, `tracing: ${message}`);
   };
+  const log = (message: string) => warn(message.length > 500 ? `${message.slice(0, 500)}…` : message);
   diag.setLogger(
     { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
+  setGlobalErrorHandler((error) => {
+    const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as {
+      message?: unknown;
+      code?: unknown;
+    };
+    warn('span export failed', {
+      cause: typeof message === 'string' ? message.slice(0, 200) : String(error).slice(0, 200),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    });
+  });
 }

@@ -28,8 +28,8 @@ export interface RequestTrace {
   endOperation(errorCodes: readonly string[]): void;
   /** A CLIENT span for one upstream HTTP call, child of the operation (or of the request, before there is one). */
   startUpstream(call: UpstreamCall): UpstreamSpan;
-  /** Ends the request's span with the HTTP status answered. */
-  end(httpStatus: number): void;
+  /** Ends the request's span with the HTTP status answered (undefined: no answer of ours went out). */
+  end(httpStatus: number | undefined): void;
 }
 
 /** One call to the Janssen config API, as its span names it. */

@@ -153,6 +153,7 @@ describe('CORS_ORIGINS validation', () => {
     'ftp://files.example',
     'https://a.example,*',
     'https://u:p@a.example',
+    'https://*.example.com',
     '',
   ])('refuses %j in the list, naming the variable', (entry) => {
     const value = `https://ok.example,${entry}`;

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+import { send, sendAndHangUp } from './raw-http.js';
+
 /**
  * Tracing against a real OTLP/HTTP receiver (a collector's wire protocol, served here by a small HTTP server that
  * keeps what it is sent) and the emulator, which records the `traceparent` each upstream call carried. Spans are
@@ -31,7 +33,7 @@ interface Collector {
   close(): Promise<void>;
 }
 
-async function startCollector(): Promise<Collector> {
+async function startCollector(answer = { status: 200, body: '{}' }): Promise<Collector> {
   const bodies: Collector['bodies'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -39,8 +41,8 @@ async function startCollector(): Promise<Collector> {
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
         bodies.push({ contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{}');
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body);
       } else {
         res.writeHead(404);
         res.end();
@@ -321,6 +323,81 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(new Set(complaints.map((line) => line.msg)).size).toBe(complaints.length);
   });
 
+  it('keeps a client-chosen operation name short in spans (a name may be one 200 KB token)', async () => {
+    const { collector } = await start();
+    const name = `Long${'x'.repeat(200_000)}`;
+    const response = await stack!.gql(`query ${name} { sessions(page: { limit: 1 }) { totalCount } }`);
+    expect(response.body.errors).toBeUndefined();
+    await stopService();
+    const operation = collector.spans().find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    expect(operation.name).toBe(`query ${name.slice(0, 128)}…`);
+    expect(operation.attrs['graphql.operation.name']).toBe(`${name.slice(0, 128)}…`);
+    const exported = collector.bodies.reduce((sum, entry) => sum + entry.body.length, 0);
+    expect(exported).toBeLessThan(20_000);
+  });
+
+  it('gives no status to a request it never answered, and traces refused methods', async () => {
+    const { collector } = await start();
+    await sendAndHangUp(
+      stack!.url,
+      'POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"query":"',
+    );
+    await expect.poll(() => stack!.logs.some((line) => line.msg === 'client closed the request')).toBe(true);
+    const refused = await send(stack!.url, 'PUT', '/graphql');
+    expect(refused.status).toBe(405);
+    await stopService();
+    const servers = collector.spans().filter((span) => span.kind === SPAN_KIND.SERVER);
+    const gone = servers.find((span) => span.name === 'POST /graphql')!;
+    expect(gone.attrs['http.response.status_code']).toBeUndefined();
+    expect(gone.attrs['error.type']).toBe('response_not_sent');
+    const put = servers.find((span) => span.name === 'PUT /graphql')!;
+    expect(put.attrs['http.response.status_code']).toBe(405);
+  });
+
+  it('samples as configured: traceidratio 0 ignores a caller asking for sampling, ALWAYS_OFF records nothing', async () => {
+    for (const env of <Record<string, string>[]>[
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+      { OTEL_TRACES_SAMPLER: 'ALWAYS_OFF' },
+    ]) {
+      const { collector, stack: service } = await start(env);
+      const traceId = hex(16);
+      service.emulator.resetCounts();
+      await service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` });
+      const sent = service.emulator.requests.find((request) => request.route === 'search')!.headers
+        .traceparent as string;
+      await stopService();
+      expect(sent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+      expect(collector.spans()).toEqual([]);
+      await collector.close();
+    }
+  });
+
+  it('logs a failing collector by message and code, never its response body', async () => {
+    collector = await startCollector({ status: 401, body: '{"message":"BODYLEAK token=abc"}' });
+    // Read by the SDK from the process environment: export every 20 ms instead of every 5 s.
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
+    try {
+      stack = await startStack({
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      });
+    } finally {
+      delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+    }
+    for (let i = 0; i < 3; i += 1) {
+      await stack.gql(SESSIONS);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await expect.poll(() => collector!.bodies.length).toBeGreaterThanOrEqual(2);
+    const logs = stack.logs;
+    await stopService();
+    const complaints = logs.filter((line) => line.msg === 'tracing: span export failed');
+    // Every batch failed the same way: one line for them all.
+    expect(complaints).toHaveLength(1);
+    expect(complaints[0]).toMatchObject({ level: 40, component: 'opentelemetry', code: 401 });
+    expect(String(complaints[0]!.cause)).toMatch(/unauthorized/i);
+    expect(JSON.stringify(logs)).not.toContain('BODYLEAK');
+  });
+
   it('is off by default: no traceparent reaches Janssen, no trace ids in the log', async () => {
     stack = await startStack();
     stack.emulator.resetCounts();
@@ -343,6 +420,8 @@ describe('tracing configuration', () => {
       endpoint: 'http://collector:4318/v1/traces',
       protocol: 'http/protobuf',
       serviceName: 'jans-sessions-graphql',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
     });
     expect(
       loadConfig({
@@ -351,11 +430,30 @@ describe('tracing configuration', () => {
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'sessions-eu',
       }).tracing,
-    ).toEqual({
+    ).toMatchObject({
       endpoint: 'https://traces.example/otlp/v1/traces',
       protocol: 'http/json',
       serviceName: 'sessions-eu',
     });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example/otlp/?tenant=a' }).tracing
+        ?.endpoint,
+    ).toBe('https://collector.example/otlp/v1/traces?tenant=a');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces/' }).tracing
+        ?.endpoint,
+    ).toBe('http://collector:4318/v1/traces/');
+    expect(
+      loadConfig({
+        OTEL_TRACES_EXPORTER: 'OTLP',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON',
+        OTEL_TRACES_SAMPLER: 'ParentBased_TraceIdRatio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      }).tracing,
+    ).toMatchObject({ protocol: 'http/json', sampler: 'parentbased_traceidratio', samplerRatio: 0.25 });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'TRUE' }).tracing,
+    ).toBeUndefined();
     expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.endpoint).toBe(
       'http://localhost:4318/v1/traces',
     );
@@ -379,5 +477,15 @@ describe('tracing configuration', () => {
   ])('refuses %s=%s at start, naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}: ${message}`);
+  });
+});
+
+describe('secrets in refused URLs', () => {
+  it.each([
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'ftp://u:pw@collector/x?token=SECRETQ', '"ftp://***@collector/x?***"'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http//u:SECRETPW@collector', '"http//***@collector"'],
+  ])('masks user information and query strings of %s', (name, value, shown) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`(got ${shown})`);
+    expect(() => loadConfig({ [name]: value })).not.toThrow(/SECRET|pw@/);
   });
 });
