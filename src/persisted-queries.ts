@@ -14,6 +14,12 @@ export interface PersistedQueries {
 const REDIS_TTL_SECONDS = 24 * 60 * 60;
 /** A Redis that does not answer within this is treated as a cache miss, not allowed to hold up the operation. */
 const REDIS_OP_TIMEOUT_MS = 500;
+/**
+ * Query texts longer than this are not written to Redis: a text is the client's, and each would stay there for a
+ * day (200 registered 1 MB texts took 200 MB of Redis). Such a client sends its query whole each time, as APQ
+ * clients do after a miss. A real operation is a few KB.
+ */
+export const MAX_PERSISTED_QUERY_LENGTH = 64 * 1024;
 
 /**
  * In-memory APQ without `redisUrl`; with it, a Redis cache shared by every replica, so a hash registered through one
@@ -49,7 +55,8 @@ export async function createPersistedQueries(
 
 /**
  * A cache whose failures (errors or slowness) read as misses and dropped writes: APQ then costs clients a
- * re-send of the full query, instead of failing their operations while Redis is away.
+ * re-send of the full query, instead of failing their operations while Redis is away. Texts over
+ * MAX_PERSISTED_QUERY_LENGTH are dropped writes too.
  */
 class FailOpenCache implements KeyValueCache {
   constructor(
@@ -63,6 +70,9 @@ class FailOpenCache implements KeyValueCache {
   }
 
   set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+    if (value.length > MAX_PERSISTED_QUERY_LENGTH) {
+      return Promise.resolve();
+    }
     return this.guard(() => this.inner.set(key, value, options), undefined);
   }
 

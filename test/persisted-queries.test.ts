@@ -5,6 +5,8 @@ import { connect, createServer } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MAX_PERSISTED_QUERY_LENGTH } from '../src/persisted-queries.js';
+
 import { startStack, type Stack } from './helpers/stack.js';
 
 const QUERY = '{ sessions(page: { limit: 2 }) { totalCount nodes { sid } } }';
@@ -150,6 +152,26 @@ describe('automatic persisted queries shared through Redis', () => {
       .poll(async () => (await post(second, { extensions })).data?.sessions.totalCount, { timeout: 2_000 })
       .toBe(second.emulator.store.all().length);
     expect(second.logs.some((line) => /Redis/.test(String(line.msg)))).toBe(false);
+  });
+
+  it(`does not write a query text over ${MAX_PERSISTED_QUERY_LENGTH} characters to Redis; it is still answered`, async (ctx) => {
+    if (!available) {
+      ctx.skip(`${REDIS_SERVER} is missing`);
+    }
+    const [first, second] = replicas as [Stack, Stack];
+    const query = `{ sessions(page: { limit: 1 }) { totalCount } } # ${Date.now()}${'x'.repeat(MAX_PERSISTED_QUERY_LENGTH)}`;
+    const extensions = {
+      persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') },
+    };
+    expect((await post(first, { query, extensions })).data?.sessions.totalCount).toBe(
+      first.emulator.store.all().length,
+    );
+    // The small query of the test above landed within this; this one never does.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await post(second, { extensions })).errors?.[0]?.extensions?.code).toBe(
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
+    expect((await post(second, { query, extensions })).errors).toBeUndefined();
   });
 });
 

@@ -36,6 +36,7 @@ export interface Metrics {
  * names, further ones are counted as `other`.
  */
 const MAX_OPERATION_NAMES = 100;
+/** Names kept as labels; longer ones are `other` too (a name is one token: a client may send one of 1 MB). */
 const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 
 /** A fresh registry with Node's default metrics and the service's own; the server wires in the three hooks. */

@@ -376,21 +376,29 @@ export function janssenDateMs(value: string | undefined): number | undefined {
 /**
  * Splits values into comma-joined `pattern` lists whose percent-encoded length stays within `maxChars`, so each
  * search URL stays under proxies' and Jetty's limits (4 KB is the common floor). Each value must already be free
- * of `,`, `%` and `_` (see `isPatternSafe`).
+ * of `,`, `%` and `_` (see `isPatternSafe`). With `valueOf`, splits items by their value instead; either way the
+ * chunks hold the input in its order.
  */
-export function chunkPattern(values: readonly string[], maxChars: number): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
+export function chunkPattern(values: readonly string[], maxChars: number): string[][];
+export function chunkPattern<T>(items: readonly T[], maxChars: number, valueOf: (item: T) => string): T[][];
+export function chunkPattern<T>(
+  items: readonly T[],
+  maxChars: number,
+  valueOf: (item: T) => string = String,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let length = 0;
-  for (const value of values) {
-    const cost = encodeURIComponent(value).length + (current.length > 0 ? 3 : 0); // `,` is sent as %2C
+  for (const item of items) {
+    const encoded = encodeURIComponent(valueOf(item)).length;
+    const cost = encoded + (current.length > 0 ? 3 : 0); // `,` is sent as %2C
     if (current.length > 0 && length + cost > maxChars) {
       chunks.push(current);
       current = [];
       length = 0;
     }
-    current.push(value);
-    length += current.length === 1 ? encodeURIComponent(value).length : cost;
+    current.push(item);
+    length += current.length === 1 ? encoded : cost;
   }
   if (current.length > 0) {
     chunks.push(current);

@@ -57,6 +57,15 @@ export function createUserSessionsLoader(
   let singleReads = 0;
   // One error for every user past the cap: each would be the same, and each Error captures a stack.
   let tooMany: TooManyCallsError | undefined;
+  // The last query serialized, by the identity of its parts: keys that share them (activeSessionCount's, for every
+  // user of a request) are serialized once, not once per key in `load` and again in the batch.
+  let last: { filter: unknown; sort: unknown; page: unknown; text: string } | undefined;
+  const queryKeyOf = (key: UserSessionsKey): string => {
+    if (last?.filter !== key.filter || last.sort !== key.sort || last.page !== key.page) {
+      last = { filter: key.filter, sort: key.sort, page: key.page, text: queryKey(key) };
+    }
+    return last.text;
+  };
 
   async function oneUser(key: UserSessionsKey): Promise<UserSessions> {
     const params = buildSearchParams({ ...key.filter, userDn: key.inum }, key.sort, key.page, limits);
@@ -94,14 +103,21 @@ export function createUserSessionsLoader(
     }
   }
 
+  // Linear in the number of keys: one `_entities` request may bring ~19,000 users (a 1 MB body).
   return new DataLoader<UserSessionsKey, UserSessions, string>(
     async (keys) => {
       options.onBatch?.(keys.length);
-      const results = new Map<string, UserSessions | Error>();
+      // By key object: DataLoader hands over the objects given to `load`, one per cache key.
+      const results = new Map<UserSessionsKey, UserSessions | Error>();
       const groups = new Map<string, UserSessionsKey[]>();
       for (const key of keys) {
-        const group = queryKey(key);
-        groups.set(group, [...(groups.get(group) ?? []), key]);
+        const group = queryKeyOf(key);
+        const members = groups.get(group);
+        if (members) {
+          members.push(key);
+        } else {
+          groups.set(group, [key]);
+        }
       }
       await Promise.all(
         [...groups.values()].map(async (group) => {
@@ -109,15 +125,15 @@ export function createUserSessionsLoader(
           const batchable = group.length >= 2 && !shared.filter?.search;
           const single = batchable ? group.filter((key) => !isPatternSafe(key.inum)) : group;
           const batched = batchable ? group.filter((key) => isPatternSafe(key.inum)) : [];
-          const chunks = chunkPattern(
-            batched.map((key) => key.inum),
-            PATTERN_BUDGET,
-          );
+          // A group's keys differ by inum alone (one cache key each), so each chunk's inums are its keys'.
+          const chunks = chunkPattern(batched, PATTERN_BUDGET, (key) => key.inum);
           await Promise.all(
-            chunks.map(async (inums) => {
-              const keysOfChunk = batched.filter((key) => inums.includes(key.inum));
+            chunks.map(async (keysOfChunk) => {
               try {
-                const byInum = await manyUsers(inums, shared);
+                const byInum = await manyUsers(
+                  keysOfChunk.map((key) => key.inum),
+                  shared,
+                );
                 if (byInum === undefined) {
                   single.push(...keysOfChunk);
                   return;
@@ -125,43 +141,36 @@ export function createUserSessionsLoader(
                 const { offset, limit } = shared.page;
                 for (const key of keysOfChunk) {
                   const all = byInum.get(key.inum) ?? [];
-                  results.set(cacheKey(key), {
-                    entries: all.slice(offset, offset + limit),
-                    totalCount: all.length,
-                  });
+                  results.set(key, { entries: all.slice(offset, offset + limit), totalCount: all.length });
                 }
               } catch (error) {
-                keysOfChunk.forEach((key) => results.set(cacheKey(key), asError(error)));
+                keysOfChunk.forEach((key) => results.set(key, asError(error)));
               }
             }),
           );
           await mapWithConcurrency(single, SINGLE_CONCURRENCY, async (key) => {
             singleReads += 1;
             if (singleReads > MAX_SINGLE_USER_READS) {
-              results.set(cacheKey(key), (tooMany ??= new TooManyCallsError('users', MAX_SINGLE_USER_READS)));
+              results.set(key, (tooMany ??= new TooManyCallsError('users', MAX_SINGLE_USER_READS)));
               return;
             }
             try {
-              results.set(cacheKey(key), await oneUser(key));
+              results.set(key, await oneUser(key));
             } catch (error) {
-              results.set(cacheKey(key), asError(error));
+              results.set(key, asError(error));
             }
           });
         }),
       );
-      return keys.map((key) => results.get(cacheKey(key)) ?? new Error('no result for key'));
+      return keys.map((key) => results.get(key) ?? new Error('no result for key'));
     },
-    { cacheKeyFn: cacheKey },
+    { cacheKeyFn: (key) => `${queryKeyOf(key)}|${key.inum}` },
   );
 }
 
 /** Identifies the query shared by a group of users (everything but the inum). */
 function queryKey(key: UserSessionsKey): string {
   return JSON.stringify([{ ...key.filter, userDn: null }, key.sort, key.page]);
-}
-
-function cacheKey(key: UserSessionsKey): string {
-  return `${queryKey(key)}|${key.inum}`;
 }
 
 function asError(error: unknown): Error {

@@ -1,6 +1,6 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { execute, type GraphQLSchema, isUnionType, parse } from 'graphql';
+import { execute, type GraphQLResolveInfo, type GraphQLSchema, isUnionType, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 
 import type { Context } from '../context.js';
@@ -12,7 +12,7 @@ import { notePosition, representationPath } from './representation-field.js';
 import { SessionConnectionResolver } from './session/session-connection.resolver.js';
 import { resolveSessionReference, resolveSessionReferences } from './session/session.reference.js';
 import { SessionResolver } from './session/session.resolver.js';
-import { resolveUserReference } from './user/user.reference.js';
+import { resolveUserReference, resolveUserReferences } from './user/user.reference.js';
 import { UserResolver } from './user/user.resolver.js';
 
 type SubgraphResolvers =
@@ -43,7 +43,7 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
     validate: false,
   });
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
-  const references: Record<string, (reference: never, ctx: Context) => unknown> = {
+  const references: Record<string, (reference: never, ctx: Context, info: GraphQLResolveInfo) => unknown> = {
     Session: resolveSessionReference,
     User: resolveUserReference,
   };
@@ -60,7 +60,8 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
 
 /**
  * `_entities` whose representations are all sessions (a gateway's usual batch) resolves them as one list
- * ({@link resolveSessionReferences}); any other mix keeps @apollo/subgraph's resolver, one reference at a time.
+ * ({@link resolveSessionReferences}), all users as a plain list ({@link resolveUserReferences}); any other mix keeps
+ * @apollo/subgraph's resolver, one reference at a time.
  */
 function batchSessionEntities(schema: GraphQLSchema): void {
   const field = schema.getQueryType()?.getFields()['_entities'];
@@ -72,7 +73,10 @@ function batchSessionEntities(schema: GraphQLSchema): void {
   const entityTypes = new Set(entityUnion.getTypes().map((type) => type.name));
   field.resolve = (
     source,
-    args: { representations: readonly { __typename?: unknown; sid: string }[] },
+    // Any JSON: checked below, and by the reference resolvers.
+    args: {
+      representations: readonly { __typename?: unknown; sid: string; userDn?: string; inum?: string }[];
+    },
     ctx,
     info,
   ) => {
@@ -93,13 +97,21 @@ function batchSessionEntities(schema: GraphQLSchema): void {
       notePosition(reference, index);
     });
     // A cache-control hint per entity type is @apollo/subgraph's business (cache control is off here anyway).
-    const batched =
-      representations.length > 0 &&
-      (info as { cacheControl?: unknown }).cacheControl === undefined &&
-      representations.every((reference) => reference?.__typename === 'Session')
-        ? resolveSessionReferences(representations, ctx as Context)
-        : undefined;
-    return batched ?? generic(source, args, ctx, info);
+    if (representations.length > 0 && (info as { cacheControl?: unknown }).cacheControl === undefined) {
+      const typename = representations[0]?.__typename;
+      if (representations.every((reference) => reference.__typename === typename)) {
+        const batched =
+          typename === 'Session'
+            ? resolveSessionReferences(representations, ctx as Context, info)
+            : typename === 'User'
+              ? resolveUserReferences(representations, ctx as Context, info)
+              : undefined;
+        if (batched) {
+          return batched;
+        }
+      }
+    }
+    return generic(source, args, ctx, info);
   };
 }
 

@@ -16,14 +16,24 @@ export function notePosition(reference: unknown, index: number): void {
   }
 }
 
+/** Where a representation sits in `representations`, if noted. */
+export function positionOf(reference: object): number | undefined {
+  return positions.get(reference);
+}
+
 /** `representations.<index>`, or with `key` the path to that key; `representations` for one never noted. */
 export function representationField(reference: object, key?: string): string {
-  const index = positions.get(reference);
-  return representationPath(index, key);
+  return representationPath(positions.get(reference), key);
 }
 
 /** The same from a known index. */
 export function representationPath(index: number | undefined, key?: string): string {
   const base = index === undefined ? 'representations' : `representations.${index}`;
   return key === undefined ? base : `${base}.${key}`;
+}
+
+/** What @apollo/subgraph does to each entity it resolves, so `_Entity`'s type resolution finds its type. */
+export function withTypename<T extends object>(value: T, typename: string): T {
+  Object.defineProperty(value, '__typename', { value: typename });
+  return value;
 }

@@ -49,6 +49,28 @@ describe('request logs (client-credentials demo wiring, API key required)', () =
     expect(operations[0]!.time).toEqual(expect.any(Number));
   });
 
+  it('cuts an operation name to 100 characters in its line (a name is one token: it may be 1 MB)', async () => {
+    const answered = stack.server.fastPath.answered;
+    // 1 MB: answered by Apollo each time. 50,000 characters: by Apollo, then by the fast path.
+    for (const [length, requestIds] of [
+      [1_000_000, ['long-1', 'long-2']],
+      [50_000, ['long-3', 'long-4']],
+    ] as const) {
+      const name = `Long${'x'.repeat(length)}`;
+      for (const requestId of requestIds) {
+        const response = await stack.gql(`query ${name} { __typename }`, undefined, {
+          'x-api-key': API_KEY,
+          'x-request-id': requestId,
+        });
+        expect(response.body.data).toEqual({ __typename: 'Query' });
+        const line = stack.logs.find((l) => l.requestId === requestId && l.msg === 'graphql operation');
+        expect(line?.operationName).toBe(`${name.slice(0, 100)}…`);
+        expect(JSON.stringify(line).length).toBeLessThan(1_000);
+      }
+    }
+    expect(stack.server.fastPath.answered).toBe(answered + 1);
+  });
+
   it('generates a request id when none (or a malformed one) is sent, and logs with it', async () => {
     for (const sent of [undefined, 'has spaces and <html>']) {
       const from = stack.logs.length;

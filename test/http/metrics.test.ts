@@ -147,6 +147,24 @@ describe('GET /metrics', () => {
     expect(sample(text, 'jans_graphql_operations_total', { operation: 'anonymous', outcome: 'ok' })).toBe(1);
   });
 
+  it('counts an operation name over 64 characters as other, however long (a name is one token: it may be 1 MB)', async () => {
+    // A server of its own: the other tests have used up its 100 names.
+    const fresh = await startStack();
+    try {
+      await fresh.gql(`query Long${'x'.repeat(1_000_000)} { __typename }`);
+      await fresh.gql(`query Long${'x'.repeat(61)} { __typename }`);
+      await fresh.gql(`query Long${'x'.repeat(60)} { __typename }`);
+      const text = await scrape(fresh);
+      expect(sample(text, 'jans_graphql_operations_total', { operation: 'other', outcome: 'ok' })).toBe(2);
+      const names = [...text.matchAll(/jans_graphql_operations_total\{operation="([^"]+)"/g)].map(
+        (m) => m[1],
+      );
+      expect(names.sort()).toEqual([`Long${'x'.repeat(60)}`, 'other']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('keeps each server in a registry of its own, apart from the global one', async () => {
     const other = await startStack();
     try {

@@ -186,6 +186,33 @@ describe('_entities errors name the representation they are about: representatio
       extensions: { code: 'QUERY_TOO_COMPLEX', field: `representations.${path[1]}` },
     });
   });
+
+  it('a list of only users (resolved as one list) answers as the per-item resolver does', async () => {
+    const users = [
+      { __typename: 'User', inum: 'a/b' },
+      { __typename: 'User' },
+      {
+        __typename: 'User',
+        userDn: stack.emulator.store.all().find((record) => record.jansUsrDN)!.jansUsrDN,
+      },
+      ...shortInums(MAX_SINGLE_USER_READS + 3),
+      { __typename: 'User', inum: 5 },
+    ];
+    const alone = await post({ query: ENTITIES, variables: { r: users } });
+    const searches = stack.emulator.count('search');
+    // A session at the end sends the list through @apollo/subgraph's resolver, one representation at a time.
+    const mixed = await post({ query: ENTITIES, variables: { r: [...users, session()] } });
+    expect(stack.emulator.count('search')).toBe(2 * searches);
+    expect(mixed.json.errors).toEqual(alone.json.errors);
+    expect((mixed.json.data?._entities as unknown[]).slice(0, -1)).toEqual(alone.json.data?._entities);
+    // The bad references in index order, then what the loader refused (the cap, at the first user it did not read).
+    expect(alone.json.errors?.map((error) => error.extensions?.field)).toEqual([
+      'representations.0.inum',
+      'representations.1',
+      `representations.${users.length - 1}.inum`,
+      `representations.${3 + MAX_SINGLE_USER_READS}`,
+    ]);
+  });
 });
 
 describe('more client mistakes', () => {

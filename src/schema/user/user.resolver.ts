@@ -1,7 +1,10 @@
-import { Args, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { buildSearchParams } from '../../janssen/query.js';
+import type { UserSessions, UserSessionsKey } from '../../loaders/user-sessions.loader.js';
+import { locateError } from '../errors.js';
 import { resolvePage, SessionPage } from '../session/session-page.type.js';
 import { toSessionPage } from '../session/session.mapper.js';
 import { SessionState } from '../session/session.type.js';
@@ -18,27 +21,55 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => SessionsArgs) { filter, page, sort }: SessionsArgs,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<SessionPage> {
     const spec = resolvePage(page, ctx.settings.maxPageSize);
     const shared = { ...filter, userDn: null };
     buildSearchParams({ ...shared, userDn: user.inum }, sort, spec, ctx.settings); // refuses bad input up front
-    const result = await ctx.loaders.userSessions.load({
-      inum: user.inum,
-      filter: shared,
-      sort: sort ?? null,
-      page: spec,
-    });
+    let result: UserSessions;
+    try {
+      result = await ctx.loaders.userSessions.load({
+        inum: user.inum,
+        filter: shared,
+        sort: sort ?? null,
+        page: spec,
+      });
+    } catch (error) {
+      throw locateError(error, info);
+    }
     return toSessionPage(result.entries, result.totalCount, spec, ctx);
   }
 
   @FieldResolver(() => Int, { description: 'Authenticated sessions of this user that have not expired.' })
-  async activeSessionCount(@Root() user: User, @Ctx() ctx: Context): Promise<number> {
-    const result = await ctx.loaders.userSessions.load({
-      inum: user.inum,
+  activeSessionCount(
+    @Root() user: User,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<number> {
+    return ctx.loaders.userSessions.load({ inum: user.inum, ...activeSessionsQuery(ctx) }).then(
+      (result) => result.totalCount,
+      (error: unknown) => {
+        throw locateError(error, info);
+      },
+    );
+  }
+}
+
+const activeSessionsQueries = new WeakMap<Context, Omit<UserSessionsKey, 'inum'>>();
+
+/**
+ * What `activeSessionCount` asks of every user of a request, as the same objects each time: the loader serializes
+ * a query once for all the keys that share its objects.
+ */
+function activeSessionsQuery(ctx: Context): Omit<UserSessionsKey, 'inum'> {
+  let query = activeSessionsQueries.get(ctx);
+  if (!query) {
+    query = {
       filter: { state: SessionState.AUTHENTICATED, expiresAfter: new Date(ctx.now) },
       sort: null,
       page: { limit: 1, offset: 0 },
-    });
-    return result.totalCount;
+    };
+    activeSessionsQueries.set(ctx, query);
   }
+  return query;
 }
