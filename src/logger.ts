@@ -52,17 +52,17 @@ export function createLogger(
   );
 }
 
-/** Characters of an operation name a log line carries. */
-export const MAX_LOGGED_OPERATION_NAME = 100;
+/** Characters of an operation name that log lines and spans carry. */
+export const MAX_SHOWN_OPERATION_NAME = 100;
 
 /**
- * An operation name as log lines carry it: a name is one token, so a client may send one of 1 MB within
- * MAX_TOKENS and MAX_BODY_BYTES, and it would be in every line of its operations. Longer than
- * MAX_LOGGED_OPERATION_NAME characters, its first ones and `…`.
+ * An operation name as log lines and trace spans carry it: a name is one token, so a client may send one of 1 MB
+ * within MAX_TOKENS and MAX_BODY_BYTES, and it would be in every line and span of its operations. Longer than
+ * MAX_SHOWN_OPERATION_NAME characters, its first ones and `…`.
  */
-export function loggedOperationName(name: string | null | undefined): string | null {
+export function shownOperationName(name: string | null | undefined): string | null {
   if (name === null || name === undefined) {
     return null;
   }
-  return name.length > MAX_LOGGED_OPERATION_NAME ? `${name.slice(0, MAX_LOGGED_OPERATION_NAME)}…` : name;
+  return name.length > MAX_SHOWN_OPERATION_NAME ? `${name.slice(0, MAX_SHOWN_OPERATION_NAME)}…` : name;
 }

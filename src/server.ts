@@ -30,7 +30,7 @@ import { createJanssenClient, type JanssenClient } from './janssen/http-client.j
 import { CircuitBreaker } from './janssen/resilience.js';
 import { ClientCredentialsTokenProvider } from './janssen/token-provider.js';
 import { SearchHealth } from './loaders/search-health.js';
-import { loggedOperationName } from './logger.js';
+import { shownOperationName } from './logger.js';
 import { createPersistedQueries } from './persisted-queries.js';
 import { buildAppSchema } from './schema/build-schema.js';
 import { depthLimitRule } from './schema/depth-limit.js';
@@ -189,7 +189,7 @@ export async function createServer(
     }
     contextValue.log.info(
       {
-        operationName: loggedOperationName(operationName),
+        operationName: shownOperationName(operationName),
         durationMs: Math.round(durationMs * 10) / 10,
         upstreamCalls: contextValue.upstream.calls,
         outcome: ok ? 'ok' : 'error',

@@ -1,3 +1,5 @@
+import type { RequestTrace } from '../tracing/tracing.js';
+
 import {
   bearerChallenge,
   type ChangeOutcome,
@@ -9,13 +11,8 @@ import { checkSid } from './query.js';
 import type { BudgetSignal } from './resilience.js';
 import type { SessionId, SessionPagedResult, SessionSearchParams } from './session.dto.js';
 
-/** Opens the span of one upstream call (tracing on); see `RequestTrace.startUpstream`. */
-export interface UpstreamTracer {
-  startUpstream(call: { operation: string; method: 'GET' | 'DELETE'; template: string }): {
-    readonly headers: Readonly<Record<string, string>>;
-    end(outcome: { status?: number; attempts?: number; error?: string }): void;
-  };
-}
+/** Opens the span of one upstream call (tracing on). */
+export type UpstreamTracer = Pick<RequestTrace, 'startUpstream'>;
 
 /** Each operation's path under the session resource, as spans name it: ids are never in a span name. */
 const PATH_TEMPLATES: Record<string, string> = {

@@ -28,6 +28,7 @@ import {
 import type { Logger } from 'pino';
 
 import type { TracingConfig, TracesSampler } from '../config.js';
+import { shownOperationName } from '../logger.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
 
@@ -37,11 +38,7 @@ const SCOPE = 'jans-sessions-graphql';
 const SHUTDOWN_MS = 5000;
 /** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
 const DIAG_REPEAT_MS = 60_000;
-/**
- * An operation name is the client's to choose, and one GraphQL token may be a megabyte long: span names and
- * attributes keep this much of it. Attribute values are cut at ATTRIBUTE_MAX too (the SDK's default is no limit).
- */
-const OPERATION_NAME_MAX = 128;
+/** Attribute values are cut at this length (the SDK's default is no limit). */
 const ATTRIBUTE_MAX = 1024;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
@@ -151,10 +148,8 @@ class OpenTelemetryRequestTrace implements RequestTrace {
     if (this.operation !== undefined) {
       return;
     }
-    const name =
-      fullName && fullName.length > OPERATION_NAME_MAX
-        ? `${fullName.slice(0, OPERATION_NAME_MAX)}…`
-        : fullName;
+    // The client chooses it, and one GraphQL token may be a megabyte long.
+    const name = shownOperationName(fullName);
     this.operation = this.tracer.startSpan(
       name ? `${type} ${name}` : type,
       {

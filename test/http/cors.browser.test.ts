@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,12 +7,8 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { CHROMIUM, CHROMIUM_AVAILABLE, requireChromium } from '../helpers/chromium.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-
-/** Debian's Chromium, as in graphiql.browser.test.ts; CI sets REQUIRE_BROWSER=1 so a missing one fails. */
-const CHROMIUM = '/usr/bin/chromium';
-const REQUIRED = process.env.REQUIRE_BROWSER === '1';
-const AVAILABLE = existsSync(CHROMIUM);
 
 /**
  * An admin console on another origin calling the API from a real browser: Chromium enforces CORS itself (the
@@ -28,7 +23,7 @@ describe('a browser app on another origin (Chromium)', () => {
   let profile: string;
 
   beforeAll(async () => {
-    if (!AVAILABLE) {
+    if (!CHROMIUM_AVAILABLE) {
       return;
     }
     app = http.createServer((_req, res) => {
@@ -90,12 +85,7 @@ describe('a browser app on another origin (Chromium)', () => {
   }
 
   it('reads answers, request ids and refusals when its origin is in CORS_ORIGINS', async (ctx) => {
-    if (!AVAILABLE) {
-      if (REQUIRED) {
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-      }
-      ctx.skip(`${CHROMIUM} is missing`);
-    }
+    requireChromium(ctx);
     const ok = await callFrom(allowing.url, 'console-key');
     expect(ok).toMatchObject({
       status: 200,
@@ -113,12 +103,7 @@ describe('a browser app on another origin (Chromium)', () => {
   }, 60_000);
 
   it('is refused by the browser when CORS is off (the default)', async (ctx) => {
-    if (!AVAILABLE) {
-      if (REQUIRED) {
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-      }
-      ctx.skip(`${CHROMIUM} is missing`);
-    }
+    requireChromium(ctx);
     const before = closed.emulator.count();
     const result = await callFrom(closed.url, 'console-key');
     expect(result).toEqual({ refused: expect.stringContaining('Failed to fetch') });

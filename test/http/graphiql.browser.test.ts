@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,13 +5,9 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { CHROMIUM, CHROMIUM_AVAILABLE, requireChromium } from '../helpers/chromium.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-/** Debian's Chromium (`apt-get install chromium`); Playwright's own browser download is not used. */
-const CHROMIUM = '/usr/bin/chromium';
-/** Set by CI (`.ci/run`): a missing browser then fails the test instead of skipping it. */
-const REQUIRED = process.env.REQUIRE_BROWSER === '1';
-const AVAILABLE = existsSync(CHROMIUM);
 const SCREENSHOT = path.resolve('test-results/graphiql.png');
 
 describe('GraphiQL page in Chromium', () => {
@@ -21,7 +16,7 @@ describe('GraphiQL page in Chromium', () => {
   let profile: string;
 
   beforeAll(async () => {
-    if (!AVAILABLE) {
+    if (!CHROMIUM_AVAILABLE) {
       return;
     }
     stack = await startStack();
@@ -53,12 +48,7 @@ describe('GraphiQL page in Chromium', () => {
   });
 
   it('runs the Sessions example offline and shows sessions in the result pane', async (ctx) => {
-    if (!AVAILABLE) {
-      if (REQUIRED) {
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-      }
-      ctx.skip(`${CHROMIUM} is missing: apt-get install chromium to run the GraphiQL browser test`);
-    }
+    requireChromium(ctx);
     const page = await browser.newPage();
     const requested: string[] = [];
     const problems: string[] = [];

@@ -113,13 +113,7 @@ describe('/healthz, /readyz, /metrics', () => {
   it.each(['/healthz', '/readyz', '/metrics'])(
     'answer GET and HEAD %s, HEAD without a body',
     async (path) => {
-      const get = await send(stack.url, 'GET', path);
-      expect(get.status).toBe(200);
-      expect(get.body.length).toBeGreaterThan(0);
-      const head = await send(stack.url, 'HEAD', path);
-      expect(head.status).toBe(200);
-      expect(head.headers['content-type']).toBe(get.headers['content-type']);
-      expect(head.body.length).toBe(0);
+      await expectGetAndHead(path);
     },
   );
 });
@@ -147,13 +141,7 @@ describe('/graphiql/assets/*', () => {
 
   it('answer GET and HEAD (HEAD without a body); an unknown asset is 404', async () => {
     const path = await assetPath();
-    const get = await send(stack.url, 'GET', path);
-    expect(get.status).toBe(200);
-    expect(get.body.length).toBeGreaterThan(0);
-    const head = await send(stack.url, 'HEAD', path);
-    expect(head.status).toBe(200);
-    expect(head.headers['content-type']).toBe(get.headers['content-type']);
-    expect(head.body.length).toBe(0);
+    await expectGetAndHead(path);
     expect((await send(stack.url, 'GET', '/graphiql/assets/no-such-file.js')).status).toBe(404);
     expect((await send(stack.url, 'HEAD', '/graphiql/assets/no-such-file.js')).status).toBe(404);
   });
@@ -242,3 +230,14 @@ describe('Cache-Control on /graphql', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 });
+
+/** GET answers 200 with a body; HEAD the same status and type, without the body. */
+async function expectGetAndHead(path: string) {
+  const get = await send(stack.url, 'GET', path);
+  expect(get.status).toBe(200);
+  expect(get.body.length).toBeGreaterThan(0);
+  const head = await send(stack.url, 'HEAD', path);
+  expect(head.status).toBe(200);
+  expect(head.headers['content-type']).toBe(get.headers['content-type']);
+  expect(head.body.length).toBe(0);
+}

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { MAX_SHOWN_OPERATION_NAME } from '../../src/logger.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 import { send, sendAndHangUp } from './raw-http.js';
@@ -330,8 +331,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(response.body.errors).toBeUndefined();
     await stopService();
     const operation = collector.spans().find((span) => span.kind === SPAN_KIND.INTERNAL)!;
-    expect(operation.name).toBe(`query ${name.slice(0, 128)}…`);
-    expect(operation.attrs['graphql.operation.name']).toBe(`${name.slice(0, 128)}…`);
+    expect(operation.name).toBe(`query ${name.slice(0, MAX_SHOWN_OPERATION_NAME)}…`);
+    expect(operation.attrs['graphql.operation.name']).toBe(`${name.slice(0, MAX_SHOWN_OPERATION_NAME)}…`);
     const exported = collector.bodies.reduce((sum, entry) => sum + entry.body.length, 0);
     expect(exported).toBeLessThan(20_000);
   });
