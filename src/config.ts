@@ -45,6 +45,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Whether repeat requests skip Apollo Server's per-request pipeline (`GRAPHQL_FAST_PATH`). */
   fastPath: boolean;
+  /** Whether deletions and revocations write audit lines whatever `LOG_LEVEL` says (`AUDIT_LOG`). */
+  audit: boolean;
   /** OpenTelemetry tracing; undefined when off (the default). */
   tracing: TracingConfig | undefined;
   /** Origins browser apps may call `/graphql` from (`CORS_ORIGINS`): a list, `'*'`, or undefined (CORS off). */
@@ -262,6 +264,7 @@ const envSchema = z
       }
     }),
     GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
+    AUDIT_LOG: oneOf(['on', 'off'], 'on'),
     CORS_ORIGINS: z
       .string()
       .optional()
@@ -438,6 +441,10 @@ export const ENVIRONMENT = {
     meaning: 'repeat requests skip Apollo Server pipeline (`off`: every request through Apollo)',
     default: 'on',
   },
+  AUDIT_LOG: {
+    meaning: 'one log line per deletion or revocation, at info whatever LOG_LEVEL says (`off`: none)',
+    default: 'on',
+  },
   CORS_ORIGINS: {
     meaning: 'origins browser apps may call /graphql from, comma-separated (https://admin.example.org), or *',
     default: 'unset = no CORS',
@@ -585,6 +592,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redisUrl: e.REDIS_URL,
     fastPath: e.GRAPHQL_FAST_PATH === 'on',
+    audit: e.AUDIT_LOG === 'on',
     tracing: tracingConfig(e),
     corsOrigins: e.CORS_ORIGINS,
   };

@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 
@@ -19,6 +21,8 @@ import type { RequestTrace } from './tracing/tracing.js';
 export interface Settings {
   maxPageSize: number;
   peopleBaseDn: string;
+  /** Whether changes write audit lines (`AUDIT_LOG`). */
+  audit: boolean;
 }
 
 /** Per GraphQL request: the caller, a `SessionApi` with that caller's credentials, and fresh loaders. */
@@ -34,6 +38,11 @@ export interface Context {
   log: Logger;
   /** The request's clock, so every `expired` in one response agrees. */
   now: number;
+  /**
+   * Pass-through mode: the first 8 hex digits of the SHA-256 of the bearer token forwarded to Janssen, which tell
+   * one token's changes from another's in audit lines without showing it; undefined otherwise.
+   */
+  forwardedTokenId(): string | undefined;
   /** Upstream calls made so far by this request (an object: Apollo shallow-copies the context per operation). */
   upstream: { calls: number };
   scope: RequestScope;
@@ -113,6 +122,10 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
       return scope.log;
     },
     now: Date.now(),
+    forwardedTokenId: () => {
+      const token = deps.tokens ? undefined : bearerToken(request.authorization);
+      return token === undefined ? undefined : hash('sha256', token, 'hex').slice(0, 8);
+    },
     upstream,
     scope,
   };
@@ -137,15 +150,19 @@ function lazyLoaders(sessions: SessionApi, deps: ContextDeps): Context['loaders'
   };
 }
 
+/** The token of a `Bearer <token>` header, or undefined. */
+const bearerToken = (authorization: string | undefined) =>
+  authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+
 /** Forwards the caller's bearer token; with none, no upstream call is made at all. */
 function passThroughAuth(authorization: string | undefined): UpstreamAuth {
   return {
     callerToken: true,
     header: async () => {
-      if (authorization === undefined || !/^Bearer\s+\S+$/i.test(authorization)) {
+      if (bearerToken(authorization) === undefined) {
         throw new MissingBearerTokenError();
       }
-      return authorization;
+      return authorization as string;
     },
   };
 }

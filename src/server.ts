@@ -137,7 +137,7 @@ export async function createServer(
   const deps: ContextDeps = {
     http: janssen,
     tokens,
-    settings: { maxPageSize: upstream.maxPageSize, peopleBaseDn: upstream.peopleBaseDn },
+    settings: { maxPageSize: upstream.maxPageSize, peopleBaseDn: upstream.peopleBaseDn, audit: config.audit },
     searchHealth: new SearchHealth(),
     onUpstreamCall: metrics.onUpstreamCall,
     onBatch: metrics.onBatch,

@@ -122,7 +122,11 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       fastPath: false,
     });
-    expect(loadConfig({})).toMatchObject({ logLevel: 'info', fastPath: true });
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', fastPath: true, audit: true });
+    expect(loadConfig({ AUDIT_LOG: 'off' })).toMatchObject({ audit: false });
+    expect(() => loadConfig({ AUDIT_LOG: 'false' })).toThrow(
+      'AUDIT_LOG: must be one of on, off (got "false")',
+    );
   });
 
   it('takes whole numbers written in plain digits only', () => {

@@ -151,13 +151,18 @@ describe('Mutation.deleteSessions', () => {
     expect(stack.emulator.count('delete')).toBe(sessions.length);
   });
 
-  it('logs each deletion with the caller identity', async () => {
-    const { clientId } = clientWith(1, 60);
+  it('writes an audit line for each deletion, with the caller identity', async () => {
+    const { clientId, sessions } = clientWith(1, 60);
     stack.logs.length = 0;
     await stack.gql(DeleteSessionsDocument, { filter: { clientId }, dryRun: false });
-    const lines = stack.logs.filter((line) => line.msg === 'bulk delete: session');
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.every((line) => line.caller === 'anonymous' && typeof line.sid === 'string')).toBe(true);
+    const lines = stack.logs.filter((line) => line.audit === true);
+    expect(lines.map((line) => line.sid).sort()).toEqual(sessions.map((s) => s.sid).sort());
+    expect(
+      lines.every(
+        (line) =>
+          line.action === 'deleteSessions' && line.caller === 'anonymous' && line.outcome === 'deleted',
+      ),
+    ).toBe(true);
   });
 });
 

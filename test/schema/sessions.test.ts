@@ -312,7 +312,7 @@ describe('Query.session', () => {
       {
         http: createJanssenClient({ baseUrl: stack.emulator.configApiUrl, timeoutMs: 2000 }),
         tokens: undefined,
-        settings: { maxPageSize: 200, peopleBaseDn: 'ou=people,o=jans' },
+        settings: { maxPageSize: 200, peopleBaseDn: 'ou=people,o=jans', audit: false },
         searchHealth: new SearchHealth(),
       },
       {

@@ -4,6 +4,7 @@ import type { Context } from '../../context.js';
 import { InvalidInputError } from '../../janssen/errors.js';
 import { buildSearchParams } from '../../janssen/query.js';
 import { deleteSessions, findAllSessions } from '../../janssen/session-bulk.js';
+import { audit, failureOf } from '../audit.js';
 import { requireMutationRight } from '../auth.js';
 import { describeJanssenError } from '../errors.js';
 import { SessionFilter } from '../session/session-filter.input.js';
@@ -31,7 +32,12 @@ export class DeleteSessionsResolver {
     @Arg('filter', () => SessionFilter) filter: SessionFilter,
   ): Promise<DeleteSessionsPayload> {
     if (!dryRun) {
-      requireMutationRight(ctx);
+      try {
+        requireMutationRight(ctx);
+      } catch (error) {
+        audit(ctx, { action: 'deleteSessions', ...failureOf(error) });
+        throw error;
+      }
     }
     if (!Object.values(filter).some((value) => value !== null && value !== undefined)) {
       throw new InvalidInputError(
@@ -75,8 +81,15 @@ export class DeleteSessionsResolver {
       DELETE_CONCURRENCY,
       ({ sid, result }) => {
         ctx.loaders.session.clear(sid);
-        const outcome = typeof result === 'string' ? result : result.kind;
-        ctx.log.info({ caller: ctx.caller.id, sid, outcome }, 'bulk delete: session');
+        audit(ctx, {
+          action: 'deleteSessions',
+          sid,
+          ...(result === 'deleted'
+            ? { outcome: 'deleted' }
+            : result === 'gone'
+              ? { outcome: 'not_found' }
+              : failureOf(result)),
+        });
       },
     );
     for (const { sid, result } of outcomes) {

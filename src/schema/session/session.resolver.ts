@@ -2,6 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } fr
 
 import type { Context } from '../../context.js';
 import { buildSearchParams, checkSid, toUserDn } from '../../janssen/query.js';
+import { audited, type AuditTarget } from '../audit.js';
 import { requireMutationRight } from '../auth.js';
 import { User } from '../user/user.type.js';
 
@@ -39,8 +40,15 @@ export class SessionResolver {
 
   @Mutation(() => DeleteSessionPayload, { description: 'Deletes one session (any state) and its tokens.' })
   async deleteSession(@Arg('sid', () => ID) sid: string, @Ctx() ctx: Context): Promise<DeleteSessionPayload> {
-    requireMutationRight(ctx);
-    const deleted = await ctx.sessions.deleteSession(checkSid(sid));
+    const deleted = await audited(
+      ctx,
+      { action: 'deleteSession', sid },
+      () => {
+        requireMutationRight(ctx);
+        return ctx.sessions.deleteSession(checkSid(sid));
+      },
+      (deleted) => (deleted ? 'deleted' : 'not_found'),
+    );
     ctx.loaders.session.clear(sid);
     return { sid, deleted };
   }
@@ -53,10 +61,19 @@ export class SessionResolver {
     @Arg('userDn', () => String) userDn: string,
     @Ctx() ctx: Context,
   ): Promise<RevokeUserSessionsPayload> {
-    requireMutationRight(ctx);
-    const dn = toUserDn(userDn, ctx.settings.peopleBaseDn, 'userDn');
-    const revoked = await ctx.sessions.revokeUserSessions(dn);
+    // The audit line names the full DN once the input is one (a bare inum expanded), what was sent before that.
+    const target: AuditTarget = { action: 'revokeUserSessions', userDn };
+    const revoked = await audited(
+      ctx,
+      target,
+      () => {
+        requireMutationRight(ctx);
+        target.userDn = toUserDn(userDn, ctx.settings.peopleBaseDn, 'userDn');
+        return ctx.sessions.revokeUserSessions(target.userDn);
+      },
+      (any) => (any ? 'revoked' : 'not_found'),
+    );
     ctx.loaders.session.clearAll();
-    return { userDn: dn, revoked };
+    return { userDn: target.userDn as string, revoked };
   }
 }
