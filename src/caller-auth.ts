@@ -19,18 +19,56 @@ export interface Caller {
 }
 
 export type CallerAuthenticator = (headers: {
-  authorization?: string | undefined;
+  bearer: BearerCredential;
   apiKey?: string | undefined;
 }) => Promise<Caller>;
 
 /**
+ * What a request's `Authorization` header offers as a bearer token (RFC 6750 §2.1):
+ * - `absent`: no header, an empty one, or another scheme (`Basic …`). No bearer token was attempted, so a
+ *   refusal is a 401 whose challenge names no error (§3.1: a request that "lacks any authentication information
+ *   (e.g., the client … attempted using an unsupported authentication method)" gets none);
+ * - `malformed`: the Bearer scheme without exactly one b64token after it (`Bearer`, `Bearer a b`, `Bearer a"b`), or
+ *   more than one `Authorization` header: HTTP 400, `error="invalid_request"` (§3.1: "repeats the same parameter, …
+ *   or is otherwise malformed");
+ * - `token`: the b64token itself.
+ */
+export type BearerCredential = { kind: 'absent' } | { kind: 'malformed' } | { kind: 'token'; token: string };
+
+/** RFC 6750 §2.1 `credentials = "Bearer" 1*SP b64token`; an auth-scheme is case-insensitive (RFC 9110 §11.1). */
+const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** The Bearer scheme, as a whole RFC 9110 `token` (`Bearerish x` is another scheme). */
+const BEARER_SCHEME = /^Bearer(?![\w!#$%&'*+.^`|~-])/i;
+
+/** The message of an `invalid_request` refusal; fixed, so no part of the header is ever echoed. */
+export const MALFORMED_AUTHORIZATION_MESSAGE =
+  'Malformed Authorization header: send exactly one, in the form "Bearer <token>"';
+
+/**
+ * Reads the request's `Authorization` field lines: all of them, as Node's `headersDistinct` has them (its
+ * `headers.authorization` keeps the first and drops the others).
+ */
+export function readBearerCredential(values: readonly string[] = []): BearerCredential {
+  if (values.length > 1) {
+    return { kind: 'malformed' };
+  }
+  const value = values[0] ?? '';
+  const token = BEARER_CREDENTIALS.exec(value)?.[1];
+  if (token !== undefined) {
+    return { kind: 'token', token };
+  }
+  return BEARER_SCHEME.test(value) ? { kind: 'malformed' } : { kind: 'absent' };
+}
+
+/**
  * The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1 requires one): a challenge per way of authenticating
  * that is configured, `Bearer` (RFC 6750) for caller JWTs, `ApiKey` naming its header for API keys. The `Bearer`
- * one says `error="invalid_token"` when a bearer token was presented and refused.
+ * one says `error="invalid_token"` when a bearer token was presented and refused; the 400 for a malformed
+ * `Authorization` header carries the same challenges, with `error="invalid_request"`.
  */
 function authChallenges(
   auth: Pick<Config['auth'], 'apiKeyHashes' | 'jwksUrl'>,
-  bearerError?: 'invalid_token',
+  bearerError?: 'invalid_request' | 'invalid_token',
 ): string {
   return [
     ...(auth.jwksUrl === undefined ? [] : [bearerChallenge(bearerError)]),
@@ -43,6 +81,10 @@ function authChallenges(
  * digests in constant time), or a bearer JWT valid under `AUTH_JWKS_URL`. With neither configured every caller is
  * anonymous and may do anything the upstream allows (pass-through mode, where Janssen checks the forwarded token,
  * and the loopback-only demo).
+ *
+ * A presented `x-api-key` decides alone, as it always has: the `Authorization` header is then not read, so a valid
+ * key is accepted whatever else rides along (a proxy's `Basic` credentials, say). Without one, and with JWTs
+ * accepted, a malformed `Authorization` header is refused with HTTP 400 before any JWT check.
  */
 export function createCallerAuthenticator(auth: Config['auth']): CallerAuthenticator {
   const keyDigests = auth.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
@@ -66,6 +108,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
   const required = keyDigests.length > 0 || jwks;
   const challenges = authChallenges(auth);
   const invalidTokenChallenges = authChallenges(auth, 'invalid_token');
+  const invalidRequestChallenges = authChallenges(auth, 'invalid_request');
   // Apollo (and the fast path alike) send `extensions.http` as the response's status and headers.
   const unauthenticated = (message: string, challenge = challenges) =>
     new GraphQLError(message, {
@@ -75,7 +118,7 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
       },
     });
 
-  return async ({ authorization, apiKey }) => {
+  return async ({ bearer, apiKey }) => {
     if (!required) {
       return { kind: 'anonymous', id: 'anonymous', canMutate: true };
     }
@@ -86,11 +129,18 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
       }
       throw unauthenticated('Invalid API key');
     }
-    const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
-    if (bearer !== undefined && jwks) {
+    if (bearer.kind === 'malformed' && jwks) {
+      throw new GraphQLError(MALFORMED_AUTHORIZATION_MESSAGE, {
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          http: { status: 400, headers: new HeaderMap([['www-authenticate', invalidRequestChallenges]]) },
+        },
+      });
+    }
+    if (bearer.kind === 'token' && jwks) {
       let payload: JWTPayload;
       try {
-        payload = await verify(bearer);
+        payload = await verify(bearer.token);
       } catch {
         throw unauthenticated('Invalid or expired bearer token', invalidTokenChallenges);
       }

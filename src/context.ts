@@ -3,8 +3,12 @@ import { hash } from 'node:crypto';
 import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 
-import type { Caller } from './caller-auth.js';
-import { type JanssenApiError, MissingBearerTokenError } from './janssen/errors.js';
+import type { BearerCredential, Caller } from './caller-auth.js';
+import {
+  type JanssenApiError,
+  MalformedBearerTokenError,
+  MissingBearerTokenError,
+} from './janssen/errors.js';
 import type { JanssenClient } from './janssen/http-client.js';
 import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from './janssen/session-api.js';
 import type { SessionId } from './janssen/session.dto.js';
@@ -77,14 +81,15 @@ export interface RequestScope {
 
 /** The HTTP request's scope (shared with the server's operation log line, logger included), or just a logger (tests). */
 export type RequestInfo = {
-  authorization: string | undefined;
+  /** What the request's `Authorization` header offers; forwarded to Janssen in pass-through mode. */
+  bearer: BearerCredential;
   requestId: string;
   caller: Caller;
 } & ({ scope: RequestScope; log?: undefined } | { scope?: undefined; log: Logger });
 
 export function createContext(deps: ContextDeps, request: RequestInfo): Context {
   const scope: RequestScope = request.scope ?? { log: request.log, method: 'POST', operationLogged: false };
-  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.authorization);
+  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.bearer);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(
     deps.http,
@@ -123,8 +128,10 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     },
     now: Date.now(),
     forwardedTokenId: () => {
-      const token = deps.tokens ? undefined : bearerToken(request.authorization);
-      return token === undefined ? undefined : hash('sha256', token, 'hex').slice(0, 8);
+      const { bearer } = request;
+      return deps.tokens || bearer.kind !== 'token'
+        ? undefined
+        : hash('sha256', bearer.token, 'hex').slice(0, 8);
     },
     upstream,
     scope,
@@ -150,19 +157,22 @@ function lazyLoaders(sessions: SessionApi, deps: ContextDeps): Context['loaders'
   };
 }
 
-/** The token of a `Bearer <token>` header, or undefined. */
-const bearerToken = (authorization: string | undefined) =>
-  authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-
-/** Forwards the caller's bearer token; with none, no upstream call is made at all. */
-function passThroughAuth(authorization: string | undefined): UpstreamAuth {
+/**
+ * Forwards the caller's bearer token; with none, or with a malformed `Authorization` header (HTTP 400, RFC 6750
+ * §3.1), no upstream call is made at all.
+ */
+function passThroughAuth(bearer: BearerCredential): UpstreamAuth {
   return {
     callerToken: true,
     header: async () => {
-      if (bearerToken(authorization) === undefined) {
-        throw new MissingBearerTokenError();
+      switch (bearer.kind) {
+        case 'token':
+          return `Bearer ${bearer.token}`;
+        case 'malformed':
+          throw new MalformedBearerTokenError();
+        case 'absent':
+          throw new MissingBearerTokenError();
       }
-      return authorization as string;
     },
   };
 }

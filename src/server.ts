@@ -10,7 +10,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 
-import { createCallerAuthenticator } from './caller-auth.js';
+import { createCallerAuthenticator, readBearerCredential } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
@@ -314,14 +314,18 @@ export async function createServer(
         body = raw;
       }
     }
-    const authorization = req.headers.authorization;
+    // Every Authorization line: more than one is malformed, and `req.headers` would keep only the first. Node
+    // builds `headersDistinct` (all headers) on first use: not for the many requests without the header.
+    const bearer = readBearerCredential(
+      req.headers.authorization === undefined ? undefined : req.headersDistinct.authorization,
+    );
     const apiKey = req.headers['x-api-key'];
     const createRequestContext = async () => {
       const caller = await authenticate({
-        authorization,
+        bearer,
         apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
       });
-      return createContext(deps, { authorization, requestId, caller, scope });
+      return createContext(deps, { bearer, requestId, caller, scope });
     };
     if (req.method === 'POST' && config.fastPath) {
       const answer = await fastPath.execute({

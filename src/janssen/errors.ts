@@ -3,7 +3,7 @@
  * `schema/errors.ts` maps each kind to a stable `extensions.code`.
  */
 export type JanssenErrorKind =
-  /** 401 for a missing, unknown or expired token. */
+  /** 401 for a missing, unknown or expired token; also a caller's token that cannot be sent (malformed). */
   | 'UNAUTHORIZED'
   /** 401 whose text names missing scopes (Janssen never answers 403, UPSTREAM-BEHAVIOUR.md §5.1). */
   | 'INSUFFICIENT_SCOPE'
@@ -59,9 +59,10 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /**
  * A `Bearer` challenge (RFC 6750 §3), with the reason a presented token was refused, if any (none when the request
  * carried no token, §3.1), and for `insufficient_scope` the `scope` needed when each is a valid scope token.
+ * `invalid_request` goes with HTTP 400: an `Authorization` header that is not one well-formed bearer credential.
  */
 export function bearerChallenge(
-  error?: 'invalid_token' | 'insufficient_scope',
+  error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
   scopes: readonly string[] = [],
 ): string {
   const scope =
@@ -83,6 +84,22 @@ export class MissingBearerTokenError extends JanssenApiError {
 
   constructor() {
     super('UNAUTHORIZED', 'credentials', 'no bearer token to forward to Janssen');
+  }
+}
+
+/**
+ * Pass-through mode, and the caller's `Authorization` header names the Bearer scheme but is not one well-formed
+ * `Bearer <token>` (RFC 6750 §2.1), or the request has more than one: not forwarded, HTTP 400 with an
+ * `invalid_request` challenge (§3.1). Its kind is `UNAUTHORIZED` so that, like a missing token, it counts as no
+ * credentials (no failed upstream call recorded, a bulk deletion stops) rather than an upstream failure.
+ */
+export class MalformedBearerTokenError extends JanssenApiError {
+  readonly extensions = {
+    http: { status: 400, headers: new Map([['www-authenticate', bearerChallenge('invalid_request')]]) },
+  };
+
+  constructor() {
+    super('UNAUTHORIZED', 'credentials', 'malformed Authorization header, not forwarded to Janssen');
   }
 }
 

@@ -86,6 +86,8 @@ export function failureOf(error: unknown): Pick<AuditEvent, 'outcome' | 'code' |
   if (error instanceof JanssenApiError) {
     code = describeJanssenError(error).code;
     change = error.details.outcome;
+  } else if (error instanceof InvalidInputError) {
+    code = 'BAD_USER_INPUT';
   } else if (error instanceof GraphQLError && typeof error.extensions.code === 'string') {
     code = error.extensions.code;
   } else {
@@ -94,11 +96,6 @@ export function failureOf(error: unknown): Pick<AuditEvent, 'outcome' | 'code' |
   const outcome: AuditOutcome = code === 'UNAUTHENTICATED' || code === 'FORBIDDEN' ? 'denied' : 'failed';
   return { outcome, code, ...(change === undefined ? {} : { change }) };
 }
-
-/** Input refused before any call: nothing was attempted, and the operation's log line has the error. */
-const isInputError = (error: unknown) =>
-  error instanceof InvalidInputError ||
-  (error instanceof GraphQLError && error.extensions.code === 'BAD_USER_INPUT');
 
 /**
  * Runs a change and writes its audit line: its outcome, or why it failed. Input errors are not audited (nothing
@@ -115,8 +112,10 @@ export async function audited<T>(
   try {
     result = await change();
   } catch (error) {
-    if (!isInputError(error)) {
-      audit(ctx, { ...target, ...failureOf(error) });
+    const failure = failureOf(error);
+    // Input refused before any call: nothing was attempted, and the operation's log line has the error.
+    if (failure.code !== 'BAD_USER_INPUT') {
+      audit(ctx, { ...target, ...failure });
     }
     throw error;
   }

@@ -8,11 +8,13 @@ import {
   responsePathAsArray,
 } from 'graphql';
 
+import { MALFORMED_AUTHORIZATION_MESSAGE } from '../caller-auth.js';
 import {
   type ChangeOutcome,
   ClientCredentialsRefusedError,
   InvalidInputError,
   JanssenApiError,
+  MalformedBearerTokenError,
   MissingBearerTokenError,
   TooManyCallsError,
 } from '../janssen/errors.js';
@@ -52,6 +54,10 @@ interface ClientError {
 export function describeJanssenError(error: JanssenApiError): ClientError {
   switch (error.kind) {
     case 'UNAUTHORIZED':
+      // The request's fault, not the token's: another token sent the same way would fail alike (HTTP 400).
+      if (error instanceof MalformedBearerTokenError) {
+        return { code: ErrorCode.BAD_USER_INPUT, message: MALFORMED_AUTHORIZATION_MESSAGE };
+      }
       return {
         code: ErrorCode.UNAUTHENTICATED,
         message:

@@ -267,6 +267,15 @@ describe('audit lines in pass-through mode', () => {
       expect.objectContaining({ sid: other, outcome: 'denied', code: 'FORBIDDEN' }),
     ]);
     expect(stack.emulator.store.all().some((s) => s.sid === other)).toBe(true);
+
+    // A malformed Authorization header is refused input (HTTP 400): nothing attempted, nothing audited.
+    const malformed = await stack.gql(
+      DeleteSessionDocument,
+      { sid: other },
+      { authorization: 'Bearer two tokens', 'x-request-id': 'pt-3' },
+    );
+    expect(malformed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(stack.logs.filter((l) => l.requestId === 'pt-3' && l.audit === true)).toEqual([]);
   });
 });
 

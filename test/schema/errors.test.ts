@@ -27,7 +27,6 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
   it.each([
     ['no Authorization header', {}],
     ['a Basic one', { authorization: 'Basic YTpi' }],
-    ['an empty Bearer', { authorization: 'Bearer ' }],
   ])(
     '%s: HTTP 401, UNAUTHENTICATED saying what to send, a challenge, no upstream call',
     async (_, headers) => {
@@ -40,6 +39,28 @@ describe('error codes in pass-through mode (the caller token is forwarded)', () 
           message:
             "No bearer token: each request must carry the caller's Janssen token in the Authorization header",
           extensions: { code: 'UNAUTHENTICATED' },
+        });
+        expect(stack.emulator.count()).toBe(0);
+      }
+    },
+  );
+
+  it.each([
+    ['an empty Bearer', { authorization: 'Bearer ' }],
+    ['a Bearer with two tokens', { authorization: 'Bearer a b' }],
+  ])(
+    '%s: HTTP 400, BAD_USER_INPUT saying what to send, an invalid_request challenge, no upstream call',
+    async (_, headers) => {
+      for (let round = 0; round < 2; round += 1) {
+        // The second round is a repeat the fast path answers: same status, header and body.
+        const response = await stack.gql(SessionsDocument, {}, headers);
+        expect(response.status).toBe(400);
+        expect(response.headers.get('www-authenticate')).toBe(
+          'Bearer realm="jans-sessions-graphql", error="invalid_request"',
+        );
+        expect(response.body.errors?.[0]).toMatchObject({
+          message: 'Malformed Authorization header: send exactly one, in the form "Bearer <token>"',
+          extensions: { code: 'BAD_USER_INPUT' },
         });
         expect(stack.emulator.count()).toBe(0);
       }

@@ -316,7 +316,10 @@ describe('Query.session', () => {
         searchHealth: new SearchHealth(),
       },
       {
-        authorization: `Bearer ${stack.emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly'])}`,
+        bearer: {
+          kind: 'token',
+          token: stack.emulator.issueToken(['https://jans.io/oauth/jans-auth-server/session.readonly']),
+        },
         requestId: 'test',
         log: pino({ level: 'silent' }),
         caller: { kind: 'anonymous', id: 'test', canMutate: false },
