@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 
 import {
+  type Attributes,
+  type Context,
   diag,
   DiagLogLevel,
   ROOT_CONTEXT,
@@ -52,7 +54,9 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
  * - INTERNAL `query Sessions` (GraphQL conventions: `graphql.operation.type`, `graphql.operation.name`), with the
  *   response's error codes;
  * - CLIENT `GET /jans-config-api/api/v1/jans-auth-server/session/search`, one per upstream call (retries of that
- *   call included, counted in `janssen.attempts`), whose context goes to Janssen as `traceparent`.
+ *   call included, counted in `janssen.attempts`), whose context goes to Janssen as `traceparent`;
+ * - CLIENT `POST /jans-auth/restv1/token`, one per token fetch (client-credentials mode), before the call that
+ *   waits for it; a fetch no request asked for (a readiness probe's) is the root of its own trace.
  * No span carries a sid, a user DN, a query string, a header or a variable: the ids a caller may hold as secrets stay
  * out of the collector.
  */
@@ -79,10 +83,7 @@ export function createOpenTelemetryTracing(
   const propagator = new W3CTraceContextPropagator();
   const upstream = new URL(options.upstreamUrl);
   const upstreamBase = `${upstream.pathname.replace(/\/+$/, '')}/api/v1/jans-auth-server/`;
-  const server = {
-    'server.address': upstream.hostname,
-    'server.port': Number(upstream.port || (upstream.protocol === 'https:' ? 443 : 80)),
-  };
+  const server = serverOf(upstream);
 
   return {
     startRequest({ method, headers }) {
@@ -101,6 +102,10 @@ export function createOpenTelemetryTracing(
         parent,
       );
       return new OpenTelemetryRequestTrace(tracer, propagator, span, { upstreamBase, server });
+    },
+    startTokenRequest(tokenUrl) {
+      const { name, attributes } = tokenRequest(tokenUrl);
+      return startClientSpan(tracer, propagator, name, attributes, ROOT_CONTEXT);
     },
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;
@@ -181,43 +186,29 @@ class OpenTelemetryRequestTrace implements RequestTrace {
 
   startUpstream(call: UpstreamCall): UpstreamSpan {
     const template = `${this.upstream.upstreamBase}${call.template}`;
-    const span = this.tracer.startSpan(
+    return startClientSpan(
+      this.tracer,
+      this.propagator,
       `${call.method} ${template}`,
       {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': call.method,
-          'url.template': template,
-          'janssen.operation': call.operation,
-          ...this.upstream.server,
-        },
+        'http.request.method': call.method,
+        'url.template': template,
+        'janssen.operation': call.operation,
+        ...this.upstream.server,
       },
       trace.setSpan(ROOT_CONTEXT, this.operation ?? this.span),
     );
-    const headers: Record<string, string> = {};
-    this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
-      set: (carrier, key, value) => {
-        carrier[key] = value;
-      },
-    });
-    return {
-      headers,
-      end({ status, attempts, error }) {
-        if (status !== undefined) {
-          span.setAttribute('http.response.status_code', status);
-        }
-        if (attempts !== undefined && attempts > 1) {
-          span.setAttribute('janssen.attempts', attempts);
-        }
-        // HTTP client conventions: a 4xx or 5xx, or no answer at all, is an error.
-        const failed = error ?? (status !== undefined && status >= 400 ? String(status) : undefined);
-        if (failed !== undefined) {
-          span.setAttribute('error.type', failed);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
-      },
-    };
+  }
+
+  startTokenRequest(tokenUrl: string): UpstreamSpan {
+    const { name, attributes } = tokenRequest(tokenUrl);
+    return startClientSpan(
+      this.tracer,
+      this.propagator,
+      name,
+      attributes,
+      trace.setSpan(ROOT_CONTEXT, this.operation ?? this.span),
+    );
   }
 
   end(httpStatus: number | undefined): void {
@@ -240,6 +231,69 @@ class OpenTelemetryRequestTrace implements RequestTrace {
     }
     this.span.end();
   }
+}
+
+/**
+ * A CLIENT span of one outgoing HTTP request (a Janssen call, a token request), whose context goes out with it as
+ * `traceparent`; one way to end them all.
+ */
+function startClientSpan(
+  tracer: Tracer,
+  propagator: W3CTraceContextPropagator,
+  name: string,
+  attributes: Attributes,
+  parent: Context,
+): UpstreamSpan {
+  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  const headers: Record<string, string> = {};
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
+    set: (carrier, key, value) => {
+      carrier[key] = value;
+    },
+  });
+  return {
+    headers,
+    end({ status, attempts, error }) {
+      if (status !== undefined) {
+        span.setAttribute('http.response.status_code', status);
+      }
+      if (attempts !== undefined && attempts > 1) {
+        span.setAttribute('janssen.attempts', attempts);
+      }
+      // HTTP client conventions: a 4xx or 5xx, or no answer at all, is an error.
+      const failed = error ?? (status !== undefined && status >= 400 ? String(status) : undefined);
+      if (failed !== undefined) {
+        span.setAttribute('error.type', failed);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    },
+  };
+}
+
+/**
+ * A token request as its span names it: the path of the token URL only, never its query string or user
+ * information (nor, as for every span, the client id, the secret or the token).
+ */
+function tokenRequest(tokenUrl: string): { name: string; attributes: Attributes } {
+  const url = new URL(tokenUrl);
+  return {
+    name: `POST ${url.pathname}`,
+    attributes: {
+      'http.request.method': 'POST',
+      'url.template': url.pathname,
+      'janssen.operation': 'token',
+      ...serverOf(url),
+    },
+  };
+}
+
+/** `server.address` and `server.port` of a URL (the scheme's port when it names none). */
+function serverOf(url: URL): { 'server.address': string; 'server.port': number } {
+  return {
+    'server.address': url.hostname,
+    'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+  };
 }
 
 /** This package's version, for `service.version`. */

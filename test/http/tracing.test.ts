@@ -146,6 +146,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
 
   it('continues the caller trace: request, operation and upstream spans, and traceparent sent to Janssen', async () => {
     const { collector, stack: service } = await start({ OTEL_SERVICE_NAME: 'sessions-test' });
+    // The service's token is fetched first: its span is the subject of the tests below.
+    await service.gql(SESSIONS);
     const traceId = hex(16);
     const callerSpanId = hex(8);
     service.emulator.resetCounts();
@@ -225,7 +227,7 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
       expect(server.parentSpanId ?? '').toBe('');
       const trace = spans.filter((span) => span.traceId === server.traceId);
       const operation = trace.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
-      const client = trace.find((span) => span.kind === SPAN_KIND.CLIENT)!;
+      const client = trace.find((span) => span.attrs['janssen.operation'] === 'get-session-by-id')!;
       expect(operation).toMatchObject({ name: 'query One', parentSpanId: server.spanId });
       expect(client).toMatchObject({
         name: 'GET /jans-config-api/api/v1/jans-auth-server/session/sid/{sid}',
@@ -258,7 +260,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
       'graphql.error.codes': ['UPSTREAM_UNAVAILABLE'],
     });
     const client = spans.find(
-      (span) => span.kind === SPAN_KIND.CLIENT && span.traceId === failedOperation.traceId,
+      (span) =>
+        span.attrs['janssen.operation'] === 'get-session-by-id' && span.traceId === failedOperation.traceId,
     )!;
     expect(client.status?.code).toBe(STATUS_ERROR);
     expect(client.attrs).toMatchObject({
@@ -399,6 +402,172 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(JSON.stringify(logs)).not.toContain('BODYLEAK');
   });
 
+  it('traces a token fetch as a CLIENT span of the request that needed it, with its own traceparent', async () => {
+    const { collector, stack: service } = await start();
+    const traceId = hex(16);
+    const response = await service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` });
+    expect(response.body.errors).toBeUndefined();
+    const tokenRequests = service.emulator.requests.filter((request) => request.route === 'token');
+    expect(tokenRequests).toHaveLength(1);
+    const searched = service.emulator.requests.find((request) => request.route === 'search')!;
+    const accessToken = String(searched.headers.authorization).replace(/^Bearer /, '');
+    const basic = String(tokenRequests[0]!.headers.authorization).replace(/^Basic /, '');
+    await stopService();
+
+    const spans = collector.spans().filter((span) => span.traceId === traceId);
+    expect(spans).toHaveLength(4);
+    const operation = spans.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    const search = spans.find((span) => span.attrs['janssen.operation'] === 'search-session')!;
+    const token = spans.find((span) => span.attrs['janssen.operation'] === 'token')!;
+    expect(token).toMatchObject({
+      name: 'POST /jans-auth/restv1/token',
+      kind: SPAN_KIND.CLIENT,
+      parentSpanId: operation.spanId,
+    });
+    expect(token.attrs).toEqual({
+      'http.request.method': 'POST',
+      'url.template': '/jans-auth/restv1/token',
+      'janssen.operation': 'token',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(service.emulator.tokenUrl).port),
+      'http.response.status_code': 200,
+    });
+    expect(token.status?.code ?? 0).not.toBe(STATUS_ERROR);
+    // A sibling of the call that waited for the token.
+    expect(search.parentSpanId).toBe(operation.spanId);
+    // The auth server got the token span's context.
+    expect(tokenRequests[0]!.headers.traceparent).toBe(`00-${traceId}-${token.spanId}-01`);
+    // No span carries the client id, its secret, the Basic credentials or the token.
+    const exported = collector.bodies.map((entry) => entry.body.toString('utf8')).join('\n');
+    for (const secret of [service.emulator.clientId, service.emulator.clientSecret, basic, accessToken]) {
+      expect(secret.length).toBeGreaterThan(8);
+      expect(exported).not.toContain(secret);
+    }
+  });
+
+  it('traces one token fetch for concurrent requests, in the trace of the request that started it', async () => {
+    const { collector, stack: service } = await start();
+    // A slow token endpoint: every request waits for the one fetch.
+    service.emulator.setFault('token', { latencyMs: 200 });
+    const traceIds = Array.from({ length: 5 }, () => hex(16));
+    const responses = await Promise.all(
+      traceIds.map((traceId) =>
+        service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` }),
+      ),
+    );
+    for (const response of responses) {
+      expect(response.body.errors).toBeUndefined();
+    }
+    expect(service.emulator.count('token')).toBe(1);
+    const sent = service.emulator.requests.find((request) => request.route === 'token')!.headers
+      .traceparent as string;
+    await stopService();
+
+    const spans = collector.spans();
+    const tokens = spans.filter((span) => span.attrs['janssen.operation'] === 'token');
+    expect(tokens).toHaveLength(1);
+    const token = tokens[0]!;
+    expect(traceIds).toContain(token.traceId);
+    const operation = spans.find(
+      (span) => span.traceId === token.traceId && span.kind === SPAN_KIND.INTERNAL,
+    )!;
+    expect(token.parentSpanId).toBe(operation.spanId);
+    expect(sent).toBe(`00-${token.traceId}-${token.spanId}-01`);
+    for (const traceId of traceIds) {
+      expect(spans.filter((span) => span.traceId === traceId && span.kind === SPAN_KIND.CLIENT)).toHaveLength(
+        traceId === token.traceId ? 2 : 1,
+      );
+    }
+  });
+
+  it('traces a token fetch started by a readiness probe as a root span', async () => {
+    const { collector, stack: service } = await start();
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const sent = service.emulator.requests.find((request) => request.route === 'token')!.headers
+      .traceparent as string;
+    await stopService();
+
+    // The probe itself is not traced: its token fetch is a trace of its own.
+    const spans = collector.spans();
+    expect(spans).toHaveLength(1);
+    const token = spans[0]!;
+    expect(token).toMatchObject({ name: 'POST /jans-auth/restv1/token', kind: SPAN_KIND.CLIENT });
+    expect(token.parentSpanId ?? '').toBe('');
+    expect(token.attrs).toMatchObject({ 'http.response.status_code': 200, 'janssen.operation': 'token' });
+    expect(sent).toBe(`00-${token.traceId}-${token.spanId}-01`);
+  });
+
+  it('marks a failed token fetch: its error status as error.type, or the kind of failure when none came', async () => {
+    const { collector, stack: service } = await start();
+    service.emulator.setFault('token', { status: 503 });
+    const unavailable = await service.gql(SESSIONS);
+    expect(unavailable.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    service.emulator.setFault('token', { reset: true });
+    const reset = await service.gql(SESSIONS);
+    expect(reset.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    service.emulator.setFault('token', null);
+    await stopService();
+
+    const tokens = collector.spans().filter((span) => span.attrs['janssen.operation'] === 'token');
+    expect(tokens).toHaveLength(2);
+    const answered = tokens.find((span) => span.attrs['http.response.status_code'] !== undefined)!;
+    expect(answered.status?.code).toBe(STATUS_ERROR);
+    // Sent again once: a 503 changes nothing on the auth server.
+    expect(answered.attrs).toMatchObject({
+      'http.response.status_code': 503,
+      'error.type': '503',
+      'janssen.attempts': 2,
+    });
+    const unanswered = tokens.find((span) => span !== answered)!;
+    expect(unanswered.status?.code).toBe(STATUS_ERROR);
+    expect(unanswered.attrs).toMatchObject({ 'error.type': 'UNAVAILABLE', 'janssen.attempts': 2 });
+    expect(unanswered.attrs['http.response.status_code']).toBeUndefined();
+  });
+
+  it('names the token span by the path of JANS_TOKEN_URL alone, and marks refused client credentials', async () => {
+    collector = await startCollector();
+    // Client-credentials mode configured from the environment (not the emulator's own client).
+    stack = await startStack({
+      mode: 'pass-through',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        JANS_API_KEYS: 'caller-key',
+      },
+      envFrom: (emulator) => ({
+        JANS_CONFIG_API_URL: emulator.configApiUrl,
+        JANS_TOKEN_URL: `${emulator.tokenUrl}?tenant=QUERYSECRET`,
+        JANS_CLIENT_ID: 'client-id-SECRET',
+        JANS_CLIENT_SECRET: 'WRONG-client-SECRET',
+      }),
+    });
+    const traceId = hex(16);
+    const response = await stack.gql(SESSIONS, undefined, {
+      'x-api-key': 'caller-key',
+      traceparent: `00-${traceId}-${hex(8)}-01`,
+    });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_ERROR');
+    const tokenRequest = stack.emulator.requests.find((request) => request.route === 'token')!;
+    expect(tokenRequest.query).toBe('tenant=QUERYSECRET');
+    const basic = String(tokenRequest.headers.authorization).replace(/^Basic /, '');
+    await stopService();
+
+    const token = collector.spans().find((span) => span.attrs['janssen.operation'] === 'token')!;
+    expect(token).toMatchObject({ name: 'POST /jans-auth/restv1/token', traceId });
+    expect(token.status?.code).toBe(STATUS_ERROR);
+    expect(token.attrs).toMatchObject({
+      'url.template': '/jans-auth/restv1/token',
+      'http.response.status_code': 401,
+      'error.type': '401',
+    });
+    // Refused, not unreachable: sent once.
+    expect(token.attrs['janssen.attempts']).toBeUndefined();
+    const exported = collector.bodies.map((entry) => entry.body.toString('utf8')).join('\n');
+    expect(exported).not.toMatch(/SECRET|tenant/);
+    expect(exported).not.toContain(basic);
+  });
+
   it('is off by default: no traceparent reaches Janssen, no trace ids in the log', async () => {
     stack = await startStack();
     stack.emulator.resetCounts();
@@ -408,6 +577,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     });
     const call = stack.emulator.requests.find((request) => request.route === 'search')!;
     expect(call.headers.traceparent).toBeUndefined();
+    const tokenRequest = stack.emulator.requests.find((request) => request.route === 'token')!;
+    expect(tokenRequest.headers.traceparent).toBeUndefined();
     const line = stack.logs.find((entry) => entry.requestId === 'untraced-1')!;
     expect(line).toBeDefined();
     expect(line.trace_id).toBeUndefined();
