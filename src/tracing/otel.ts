@@ -17,7 +17,7 @@ import {
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -34,14 +34,14 @@ import { shownOperationName } from '../logger.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
 
+type ExporterOptions = ConstructorParameters<typeof JsonExporter>[0];
+
 /** The instrumentation scope of every span. */
 const SCOPE = 'jans-sessions-graphql';
 /** At most this long for the last export at shutdown. */
 const SHUTDOWN_MS = 5000;
 /** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
 const DIAG_REPEAT_MS = 60_000;
-/** Attribute values are cut at this length (the SDK's default is no limit). */
-const ATTRIBUTE_MAX = 1024;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
@@ -66,18 +66,35 @@ export function createOpenTelemetryTracing(
 ): Tracing {
   routeDiagnostics(options.logger);
   const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
+  // Every setting explicitly, as our config read and checked it: these win over what the SDK reads itself.
+  const limits = {
+    attributeValueLengthLimit: config.attributeValueLengthLimit,
+    attributeCountLimit: config.attributeCountLimit,
+  };
+  const exporter = new Exporter({
+    url: config.endpoint,
+    headers: { ...config.headers },
+    timeoutMillis: config.timeoutMs,
+    // The exporter's enum has these two values, spelled alike.
+    compression: config.compression as NonNullable<ExporterOptions>['compression'],
+  });
   const provider = new BasicTracerProvider({
     sampler: samplerOf(config.sampler, config.samplerRatio),
-    spanLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
-    generalLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
-    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override these defaults.
+    spanLimits: limits,
+    generalLimits: limits,
     resource: resourceFromAttributes({
-      'service.name': config.serviceName,
       'service.version': serviceVersion(),
-    }).merge(detectResources({ detectors: [envDetector] })),
-    // Reads OTEL_BSP_* (queue size, batch size, delay); the exporter reads the other OTEL_EXPORTER_OTLP_* (headers,
-    // timeout, compression) from the process environment.
-    spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.endpoint }))],
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+    }),
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: config.batch.scheduledDelayMs,
+        exportTimeoutMillis: config.batch.exportTimeoutMs,
+        maxQueueSize: config.batch.maxQueueSize,
+        maxExportBatchSize: config.batch.maxExportBatchSize,
+      }),
+    ],
   });
   const tracer = provider.getTracer(SCOPE, serviceVersion());
   const propagator = new W3CTraceContextPropagator();

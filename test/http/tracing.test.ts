@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -28,7 +29,8 @@ interface OtlpSpan {
 
 interface Collector {
   url: string;
-  bodies: { contentType: string; body: Buffer }[];
+  /** Each export as received (`body` decompressed when it came gzipped). */
+  bodies: { contentType: string; headers: IncomingHttpHeaders; body: Buffer }[];
   /** Every span of every JSON export, attributes flattened. */
   spans(): (OtlpSpan & { attrs: Record<string, unknown>; service: unknown })[];
   close(): Promise<void>;
@@ -41,7 +43,12 @@ async function startCollector(answer = { status: 200, body: '{}' }): Promise<Col
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
-        bodies.push({ contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        const body = Buffer.concat(chunks);
+        bodies.push({
+          contentType: req.headers['content-type'] ?? '',
+          headers: req.headers,
+          body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body,
+        });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(answer.body);
       } else {
@@ -378,15 +385,14 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
 
   it('logs a failing collector by message and code, never its response body', async () => {
     collector = await startCollector({ status: 401, body: '{"message":"BODYLEAK token=abc"}' });
-    // Read by the SDK from the process environment: export every 20 ms instead of every 5 s.
-    process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
-    try {
-      stack = await startStack({
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
-      });
-    } finally {
-      delete process.env.OTEL_BSP_SCHEDULE_DELAY;
-    }
+    stack = await startStack({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Export every 20 ms instead of every 5 s.
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+    });
     for (let i = 0; i < 3; i += 1) {
       await stack.gql(SESSIONS);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -568,6 +574,38 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(exported).not.toContain(basic);
   });
 
+  it('hands the export settings it checked to the SDK: headers, compression, resource, attribute limit', async () => {
+    const { collector, stack: service } = await start({
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=general,x-tenant=eu',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=k%2C%3Bey%3D%3D',
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=a%2Cb,service.name=from-resource',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '5',
+    });
+    await service.gql(SESSIONS);
+    await stopService();
+
+    expect(collector.bodies.length).toBeGreaterThan(0);
+    const [first] = collector.bodies;
+    expect(first!.headers).toMatchObject({
+      'x-api-key': 'k,;ey==',
+      'x-tenant': 'eu',
+      'content-encoding': 'gzip',
+    });
+    const resource = (
+      JSON.parse(first!.body.toString('utf8')) as {
+        resourceSpans: { resource: { attributes: OtlpSpan['attributes'] } }[];
+      }
+    ).resourceSpans[0]!.resource.attributes;
+    expect(attributesOf(resource)).toMatchObject({
+      'deployment.environment.name': 'test',
+      team: 'a,b',
+      'service.name': 'from-resource',
+    });
+    const operation = collector.spans().find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    expect(operation.attrs['graphql.operation.name']).toBe('Sessi');
+  });
+
   it('is off by default: no traceparent reaches Janssen, no trace ids in the log', async () => {
     stack = await startStack();
     stack.emulator.resetCounts();
@@ -594,6 +632,13 @@ describe('tracing configuration', () => {
       serviceName: 'jans-sessions-graphql',
       sampler: 'parentbased_always_on',
       samplerRatio: 1,
+      headers: {},
+      timeoutMs: 10_000,
+      compression: 'none',
+      batch: { scheduledDelayMs: 5000, exportTimeoutMs: 30_000, maxQueueSize: 2048, maxExportBatchSize: 512 },
+      resourceAttributes: {},
+      attributeValueLengthLimit: 1024,
+      attributeCountLimit: 128,
     });
     expect(
       loadConfig({
@@ -649,6 +694,174 @@ describe('tracing configuration', () => {
   ])('refuses %s=%s at start, naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}: ${message}`);
+  });
+});
+
+describe('tracing export settings (the SDK standard variables)', () => {
+  const ON = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+
+  /** The lines of the refusal, or none. */
+  function refusal(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message.split('\n').slice(1);
+    }
+  }
+
+  it('reads them, a ..._TRACES_... variable over its general one (headers name by name)', () => {
+    expect(
+      loadConfig({
+        ...ON,
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc%3D%3D , x-tenant = eu,',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=us,Authorization=Bearer t0ken%2C',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
+        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ' gzip ',
+        OTEL_BSP_SCHEDULE_DELAY: '0',
+        OTEL_BSP_EXPORT_TIMEOUT: '1000',
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100',
+        OTEL_RESOURCE_ATTRIBUTES:
+          'deployment.environment.name=prod, team = a%2Cb%3Dc ,empty=,caf%C3%A9=%E2%82%AC',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '0',
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '10',
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: ' ',
+      }).tracing,
+    ).toMatchObject({
+      headers: { 'api-key': 'abc==', 'x-tenant': 'us', Authorization: 'Bearer t0ken,' },
+      timeoutMs: 3000,
+      compression: 'gzip',
+      batch: { scheduledDelayMs: 0, exportTimeoutMs: 1000, maxQueueSize: 100, maxExportBatchSize: 100 },
+      resourceAttributes: { 'deployment.environment.name': 'prod', team: 'a,b=c', empty: '', café: '€' },
+      attributeValueLengthLimit: 256,
+      attributeCountLimit: 10,
+    });
+    expect(
+      loadConfig({
+        ...ON,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '64',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '0',
+      }).tracing,
+    ).toMatchObject({
+      timeoutMs: 2000,
+      compression: 'gzip',
+      attributeValueLengthLimit: 64,
+      attributeCountLimit: 0,
+    });
+    // service.name: OTEL_SERVICE_NAME, else the resource attribute, else the package's name.
+    expect(
+      loadConfig({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'service.name=eu-sessions' }).tracing?.serviceName,
+    ).toBe('eu-sessions');
+    expect(
+      loadConfig({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'service.name=eu-sessions', OTEL_SERVICE_NAME: 'named' })
+        .tracing?.serviceName,
+    ).toBe('named');
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '10s', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'deflate', 'must be gzip or none'],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'GZIP', 'must be gzip or none'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '-1', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '2147483648', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '1.5', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '4096', 'must be at most OTEL_BSP_MAX_QUEUE_SIZE (2048)'],
+    [
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'prod',
+      'pair 1 has no = or more than one (write a = inside a key or value as %3D)',
+    ],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'a=1,team=a=b', 'pair 2 has no = or more than one'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'a=1, =2', 'pair 2 has an empty key'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'load=100%', 'pair 1 has a % not followed by two hex digits'],
+    ['OTEL_RESOURCE_ATTRIBUTES', `a=${'x'.repeat(256)}`, 'pair 1 has a key or value over 255 characters'],
+    ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'none', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-1', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', '1e3', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '12.0', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key', 'pair 1 is not name=value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'a=1,=2', 'pair 2 is not name=value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=', 'pair 1 has an empty value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=k;v=1', 'pair 1 holds a ; (write it %3B)'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=50%', 'pair 1 has a % not followed by two hex digits'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api key=k', 'pair 1 has a name that is not an HTTP header name'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x=a%0D%0Ab', 'pair 1 has a value with a control character'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x=%E2%82%AC', 'pair 1 has a value with a control character'],
+  ])('refuses %s=%j at start (tracing on), in one line naming the variable', (name, value, message) => {
+    const lines = refusal({ ...ON, [name]: value });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`  ${name}: `);
+    expect(lines[0]).toContain(message);
+  });
+
+  it('says what a header or resource attribute list must look like', () => {
+    expect(refusal({ ...ON, OTEL_EXPORTER_OTLP_HEADERS: 'k' })).toEqual([
+      '  OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair 1 is not name=value',
+    ]);
+    expect(refusal({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'team=a,b' })).toEqual([
+      '  OTEL_RESOURCE_ATTRIBUTES: must be comma-separated key=value pairs, with , = and % in keys and values percent-encoded (%2C %3D %25); pair 2 has no = or more than one (write a = inside a key or value as %3D) (got "team=a,b")',
+    ]);
+    expect(refusal({ ...ON, OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' })).toEqual(
+      ['  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must be at most OTEL_BSP_MAX_QUEUE_SIZE (100) (got "200")'],
+    );
+  });
+
+  it.each([
+    'authorization=Bearer SECRET-TOKEN;v=1',
+    'api-key=SECRET-KEY%G0',
+    'SECRET-KEY-WITHOUT-NAME',
+    'x-api-key=SECRET%0A',
+    'x-api-key=ok,SECRET KEY=x',
+  ])('never shows a header value it refuses (%j)', (value) => {
+    for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+      const lines = refusal({ ...ON, [name]: value });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^  ${name}: must be comma-separated name=value pairs`));
+      expect(lines[0]).not.toMatch(/SECRET|got/);
+    }
+  });
+
+  const BAD = {
+    OTEL_EXPORTER_OTLP_HEADERS: 'api-key',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x=',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '0',
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'soon',
+    OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'br',
+    OTEL_BSP_SCHEDULE_DELAY: '-5',
+    OTEL_BSP_EXPORT_TIMEOUT: '0',
+    OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0',
+    OTEL_RESOURCE_ATTRIBUTES: 'a=b=c',
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'x',
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'x',
+    OTEL_ATTRIBUTE_COUNT_LIMIT: 'x',
+    OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: 'x',
+  };
+
+  it('neither reads nor checks them while tracing is off', () => {
+    expect(loadConfig(BAD).tracing).toBeUndefined();
+    expect(loadConfig({ ...BAD, ...ON, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...BAD, ...ON, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+  });
+
+  it('names each bad one, with any other bad variable, in one message while tracing is on', () => {
+    const lines = refusal({ ...BAD, ...ON, PORT: 'eighty' });
+    expect(lines.map((line) => line.split(':')[0]!.trim()).sort()).toEqual(
+      ['PORT', ...Object.keys(BAD)].sort(),
+    );
+    // Turned on by OTEL_TRACES_EXPORTER alone (default endpoint) as well.
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toHaveLength(1);
   });
 });
 
