@@ -55,19 +55,40 @@ export interface Config {
 
 /**
  * Tracing is on when an OTLP endpoint is set (or `OTEL_TRACES_EXPORTER=otlp`, sending to the default
- * `http://localhost:4318`), unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`. The exporter reads the
- * rest of its `OTEL_EXPORTER_OTLP_*` settings (headers, timeout, compression) and the SDK its `OTEL_BSP_*` and
- * `OTEL_RESOURCE_ATTRIBUTES` itself, as the OpenTelemetry specification defines them.
+ * `http://localhost:4318`), unless `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`. Every setting is read
+ * here, as the OpenTelemetry specification defines it, and handed to the SDK explicitly (the SDK would otherwise
+ * read some itself, and on a bad value only warn and use its default).
  */
 export interface TracingConfig {
   /** Where spans are POSTed: the traces endpoint, or `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`. */
   endpoint: string;
   /** OTLP over HTTP, protobuf (the specification's default) or JSON. */
   protocol: 'http/protobuf' | 'http/json';
+  /** `OTEL_SERVICE_NAME`, else `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the package's name. */
   serviceName: string;
   /** `OTEL_TRACES_SAMPLER`, lower-cased, and its ratio (`OTEL_TRACES_SAMPLER_ARG`, default 1). */
   sampler: TracesSampler;
   samplerRatio: number;
+  /**
+   * Sent with every export (`OTEL_EXPORTER_OTLP_HEADERS`, overridden name by name by `..._TRACES_HEADERS`), decoded;
+   * often a backend's API key, so never logged.
+   */
+  headers: Readonly<Record<string, string>>;
+  /** Time one export may take (`OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT`). */
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
+  /** The batch span processor (`OTEL_BSP_*`). */
+  batch: {
+    scheduledDelayMs: number;
+    exportTimeoutMs: number;
+    maxQueueSize: number;
+    maxExportBatchSize: number;
+  };
+  /** `OTEL_RESOURCE_ATTRIBUTES`, decoded. */
+  resourceAttributes: Readonly<Record<string, string>>;
+  /** Per span (`OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT`). */
+  attributeValueLengthLimit: number;
+  attributeCountLimit: number;
 }
 
 export type TracesSampler =
@@ -83,13 +104,14 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
-const integer = (fallback: number, min: number, max: number) =>
+/** A whole number from `min` to `max`, or undefined when unset or blank. */
+const optionalInteger = (min: number, max: number) =>
   z
     .string()
     .optional()
-    .transform((value, ctx) => {
+    .transform((value, ctx): number | undefined => {
       if (value === undefined || value.trim() === '') {
-        return fallback;
+        return undefined;
       }
       // Digits only: `Number` would also take `1e6`, `0x10` or `1_000` and hide a typo.
       const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
@@ -102,6 +124,9 @@ const integer = (fallback: number, min: number, max: number) =>
       }
       return parsed;
     });
+
+const integer = (fallback: number, min: number, max: number) =>
+  optionalInteger(min, max).transform((value) => value ?? fallback);
 
 /**
  * A URL with one of these schemes (and, if given, a path that `pathRule` accepts); one message per mistake. http(s)
@@ -209,6 +234,159 @@ const otlpProtocol = z
       return z.NEVER;
     }
     return trimmed as 'http/protobuf' | 'http/json' | undefined;
+  });
+
+/** The longest delay Node's timers take: a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Sizes and limits: the specification says integer, other SDKs read a 32-bit one. */
+const MAX_INT32 = 2_147_483_647;
+
+/** `OTEL_EXPORTER_OTLP_*COMPRESSION`, as the exporter reads it (lower case). */
+const otlpCompression = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const trimmed = value?.trim() || undefined;
+    if (trimmed !== undefined && trimmed !== 'gzip' && trimmed !== 'none') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be gzip or none' });
+      return z.NEVER;
+    }
+    return trimmed as 'gzip' | 'none' | undefined;
+  });
+
+/** A percent-encoded key or value decoded, or undefined for a bad encoding (`%` not followed by hex, bad UTF-8). */
+function percentDecoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node refuses in a header value: control characters other than tab, and anything beyond Latin-1. */
+const HEADER_VALUE_REFUSED = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * `OTEL_EXPORTER_OTLP_*HEADERS`: `name=value` pairs, comma-separated, percent-encoded (W3C baggage without
+ * properties). Refused: what the SDK would silently drop or cut (no `=`, an empty value, a bad `%` escape, a `;`,
+ * after which it reads "properties") and what Node would refuse to send. A message names the pair by position,
+ * never by its text: the value is usually an API key.
+ */
+const otlpHeaders = z
+  .string()
+  .optional()
+  .transform((value, ctx): Record<string, string> => {
+    const headers: Record<string, string> = {};
+    const entries = (value ?? '').split(',');
+    for (const [index, entry] of entries.entries()) {
+      if (entry.trim() === '') {
+        continue;
+      }
+      const at = entry.indexOf('=');
+      const name = at < 0 ? undefined : percentDecoded(entry.slice(0, at).trim());
+      const decoded = at < 0 ? undefined : percentDecoded(entry.slice(at + 1).trim());
+      const problem =
+        at < 0 || entry.slice(0, at).trim() === ''
+          ? 'is not name=value'
+          : entry.includes(';')
+            ? 'holds a ; (write it %3B)'
+            : name === undefined || decoded === undefined
+              ? 'has a % not followed by two hex digits (write a % as %25)'
+              : decoded === ''
+                ? 'has an empty value'
+                : !HEADER_NAME.test(name)
+                  ? 'has a name that is not an HTTP header name'
+                  : HEADER_VALUE_REFUSED.test(decoded)
+                    ? 'has a value with a control character or one beyond Latin-1'
+                    : undefined;
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair ${index + 1} ${problem}`,
+        });
+        return z.NEVER;
+      }
+      headers[name!] = decoded!;
+    }
+    return headers;
+  });
+
+/**
+ * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma-separated, with `,` `=` and `%` inside a key or value
+ * percent-encoded. Refused as the SDK's detector would discard the whole list (silently): a pair without exactly one
+ * `=`, an empty key, a bad `%` escape, a key or value over 255 characters.
+ */
+const resourceAttributes = z
+  .string()
+  .optional()
+  .transform((value, ctx): Record<string, string> => {
+    const attributes: Record<string, string> = {};
+    const entries = (value ?? '').split(',');
+    for (const [index, entry] of entries.entries()) {
+      if (entry.trim() === '') {
+        continue;
+      }
+      const parts = entry.split('=');
+      const key = parts.length === 2 ? percentDecoded(parts[0]!.trim()) : undefined;
+      const decoded = parts.length === 2 ? percentDecoded(parts[1]!.trim()) : undefined;
+      const problem =
+        parts.length !== 2
+          ? 'has no = or more than one (write a = inside a key or value as %3D)'
+          : parts[0]!.trim() === ''
+            ? 'has an empty key'
+            : key === undefined || decoded === undefined
+              ? 'has a % not followed by two hex digits (write a % as %25)'
+              : key.length > 255 || decoded.length > 255
+                ? 'has a key or value over 255 characters'
+                : undefined;
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `must be comma-separated key=value pairs, with , = and % in keys and values percent-encoded (%2C %3D %25); pair ${index + 1} ${problem}`,
+        });
+        return z.NEVER;
+      }
+      attributes[key!] = decoded!;
+    }
+    return attributes;
+  });
+
+/**
+ * The OpenTelemetry SDK's standard settings for the export, batching, resource and limits. Read and checked only
+ * while tracing is on (`tracingRequested`): with tracing off nothing reads them, and a variable set for other
+ * programs (a platform-wide `OTEL_RESOURCE_ATTRIBUTES`, say) must not stop a service it does not affect.
+ */
+const otlpSchema = z
+  .object({
+    OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders,
+    OTEL_EXPORTER_OTLP_TIMEOUT: optionalInteger(1, MAX_TIMER_MS),
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optionalInteger(1, MAX_TIMER_MS),
+    OTEL_EXPORTER_OTLP_COMPRESSION: otlpCompression,
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: otlpCompression,
+    OTEL_BSP_SCHEDULE_DELAY: integer(5000, 0, MAX_TIMER_MS),
+    OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 1, MAX_TIMER_MS),
+    OTEL_BSP_MAX_QUEUE_SIZE: integer(2048, 1, MAX_INT32),
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1, MAX_INT32),
+    OTEL_RESOURCE_ATTRIBUTES: resourceAttributes,
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: optionalInteger(0, MAX_INT32),
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: optionalInteger(0, MAX_INT32),
+    OTEL_ATTRIBUTE_COUNT_LIMIT: optionalInteger(0, MAX_INT32),
+    OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: optionalInteger(0, MAX_INT32),
+  })
+  .superRefine((env, ctx) => {
+    const batch = env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+    const queue = env.OTEL_BSP_MAX_QUEUE_SIZE;
+    // Numbers only: a refused queue size has been reported already.
+    if (typeof batch === 'number' && typeof queue === 'number' && batch > queue) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
+        message: `must be at most OTEL_BSP_MAX_QUEUE_SIZE (${queue})`,
+      });
+    }
   });
 
 const envSchema = z
@@ -368,7 +546,7 @@ const envSchema = z
   });
 
 /** Name of an environment variable the service reads. */
-export type EnvName = keyof z.input<typeof envSchema>;
+export type EnvName = keyof z.input<typeof envSchema> | keyof z.input<typeof otlpSchema>;
 
 /**
  * What each variable means and its default: the one list `--help` prints and a test holds README.md and
@@ -471,6 +649,39 @@ export const ENVIRONMENT = {
     default: 'parentbased_always_on',
   },
   OTEL_TRACES_SAMPLER_ARG: { meaning: 'ratio for the traceidratio samplers (0 to 1)', default: '1' },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    meaning: 'headers sent with each export (an API key), name=value pairs, comma-separated, percent-encoded',
+    default: '',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: {
+    meaning: 'the same, for traces only (wins name by name)',
+    default: '',
+  },
+  OTEL_EXPORTER_OTLP_TIMEOUT: { meaning: 'milliseconds one export may take (1 or more)', default: '10000' },
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: { meaning: 'the same, for traces only', default: '' },
+  OTEL_EXPORTER_OTLP_COMPRESSION: { meaning: 'gzip or none', default: 'none' },
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: { meaning: 'the same, for traces only', default: '' },
+  OTEL_BSP_SCHEDULE_DELAY: { meaning: 'milliseconds between two batch exports (0 or more)', default: '5000' },
+  OTEL_BSP_EXPORT_TIMEOUT: {
+    meaning: 'milliseconds one batch export may take (1 or more)',
+    default: '30000',
+  },
+  OTEL_BSP_MAX_QUEUE_SIZE: { meaning: 'spans waiting for export at most; more are dropped', default: '2048' },
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: {
+    meaning: 'spans per export at most (no more than OTEL_BSP_MAX_QUEUE_SIZE)',
+    default: '512',
+  },
+  OTEL_RESOURCE_ATTRIBUTES: {
+    meaning: 'resource attributes of the spans, key=value pairs, comma-separated, percent-encoded',
+    default: '',
+  },
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: {
+    meaning: 'span attribute values are cut at this length',
+    default: '1024',
+  },
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: { meaning: 'the same, wins over the one above', default: '' },
+  OTEL_ATTRIBUTE_COUNT_LIMIT: { meaning: 'attributes per span at most', default: '128' },
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: { meaning: 'the same, wins over the one above', default: '' },
 } satisfies Record<EnvName, { meaning: string; default: string }>;
 
 /** `--help`'s table of every variable, its meaning and its default. */
@@ -505,15 +716,31 @@ export function withoutPassword(value: string): string {
   return value.replace(/[^/?#@\s]*@/g, '***@').replace(/\?.*$/s, '?***');
 }
 
+/**
+ * Whether the environment turns tracing on, read from the raw values (so it is known even when some are refused):
+ * an endpoint or `OTEL_TRACES_EXPORTER=otlp`, and neither `OTEL_TRACES_EXPORTER=none` nor `OTEL_SDK_DISABLED=true`.
+ */
+function tracingRequested(env: NodeJS.ProcessEnv): boolean {
+  const set = (name: string) => env[name]?.trim().toLowerCase() || undefined;
+  const endpoint = set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? set('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exporter = set('OTEL_TRACES_EXPORTER') ?? (endpoint === undefined ? 'none' : 'otlp');
+  return set('OTEL_SDK_DISABLED') !== 'true' && exporter !== 'none';
+}
+
 /** Reads and validates the environment; throws `ConfigError` listing each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(env);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+  const otlp = tracingRequested(env) ? otlpSchema.safeParse(env) : undefined;
+  if (!result.success || otlp?.success === false) {
+    const issues = [...(result.error?.issues ?? []), ...(otlp?.error?.issues ?? [])];
+    const lines = issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
+      // Secrets, keys and export headers (where an API key lives) are never shown.
       const shown =
-        raw === undefined || /SECRET|KEYS/.test(name) ? '' : ` (got ${JSON.stringify(withoutPassword(raw))})`;
+        raw === undefined || /SECRET|KEYS|HEADERS/.test(name)
+          ? ''
+          : ` (got ${JSON.stringify(withoutPassword(raw))})`;
       return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -593,7 +820,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     fastPath: e.GRAPHQL_FAST_PATH === 'on',
     audit: e.AUDIT_LOG === 'on',
-    tracing: tracingConfig(e),
+    tracing: otlp?.success ? tracingConfig(e, otlp.data) : undefined,
     corsOrigins: e.CORS_ORIGINS,
   };
 }
@@ -605,21 +832,31 @@ function tracesUrl(base = 'http://localhost:4318'): string {
   return parsed.toString();
 }
 
-function tracingConfig(e: z.output<typeof envSchema>): TracingConfig | undefined {
-  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const exporter = e.OTEL_TRACES_EXPORTER ?? (endpoint === undefined ? 'none' : 'otlp');
-  if (e.OTEL_SDK_DISABLED === 'true' || exporter === 'none') {
-    return undefined;
-  }
+/** Tracing's settings (tracing on); the signal-specific `..._TRACES_...` variables win over the general ones. */
+function tracingConfig(e: z.output<typeof envSchema>, o: z.output<typeof otlpSchema>): TracingConfig {
   return {
     endpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? tracesUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT),
     protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
-    serviceName: e.OTEL_SERVICE_NAME ?? 'jans-sessions-graphql',
+    serviceName: e.OTEL_SERVICE_NAME ?? o.OTEL_RESOURCE_ATTRIBUTES['service.name'] ?? 'jans-sessions-graphql',
     sampler: e.OTEL_TRACES_SAMPLER,
     samplerRatio:
       e.OTEL_TRACES_SAMPLER_ARG === undefined || e.OTEL_TRACES_SAMPLER_ARG.trim() === ''
         ? 1
         : Number(e.OTEL_TRACES_SAMPLER_ARG),
+    headers: { ...o.OTEL_EXPORTER_OTLP_HEADERS, ...o.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: o.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? o.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    compression: o.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? o.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none',
+    batch: {
+      scheduledDelayMs: o.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMs: o.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: o.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: o.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    },
+    resourceAttributes: o.OTEL_RESOURCE_ATTRIBUTES,
+    // The specification's default is no limit; 1024 keeps one span small whatever a value holds.
+    attributeValueLengthLimit:
+      o.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? o.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? 1024,
+    attributeCountLimit: o.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? o.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
   };
 }
 

@@ -89,7 +89,9 @@ export type RequestInfo = {
 
 export function createContext(deps: ContextDeps, request: RequestInfo): Context {
   const scope: RequestScope = request.scope ?? { log: request.log, method: 'POST', operationLogged: false };
-  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens) : passThroughAuth(request.bearer);
+  const auth = deps.tokens
+    ? clientCredentialsAuth(deps.tokens, scope.trace)
+    : passThroughAuth(request.bearer);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(
     deps.http,
@@ -177,13 +179,19 @@ function passThroughAuth(bearer: BearerCredential): UpstreamAuth {
   };
 }
 
-/** The service's own token; after a 401 it is dropped, and the call is retried once with a new one. */
-function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider): UpstreamAuth {
+/**
+ * The service's own token; after a 401 it is dropped, and the call is retried once with a new one. A token fetch
+ * this request starts is a span of its trace.
+ */
+function clientCredentialsAuth(
+  tokens: ClientCredentialsTokenProvider,
+  trace: RequestTrace | undefined,
+): UpstreamAuth {
   return {
-    header: async (signal) => `Bearer ${await tokens.getToken(signal)}`,
+    header: async (signal) => `Bearer ${await tokens.getToken(signal, trace)}`,
     renew: async (rejected, signal) => {
       tokens.invalidate(rejected.replace(/^Bearer\s+/i, ''));
-      return `Bearer ${await tokens.getToken(signal)}`;
+      return `Bearer ${await tokens.getToken(signal, trace)}`;
     },
   };
 }

@@ -121,6 +121,7 @@ export async function createServer(
     circuit,
     ...(upstream.ca ? { ca: upstream.ca } : {}),
   });
+  const tracing = await createTracing(config.tracing, { logger, upstreamUrl: upstream.configApiUrl });
   const tokens =
     upstream.clientId && upstream.clientSecret && upstream.tokenUrl
       ? new ClientCredentialsTokenProvider({
@@ -130,6 +131,7 @@ export async function createServer(
           timeoutMs: upstream.timeoutMs,
           connectTimeoutMs: upstream.connectTimeoutMs,
           circuit,
+          tracing,
           ...(upstream.ca ? { ca: upstream.ca } : {}),
         })
       : undefined;
@@ -151,7 +153,6 @@ export async function createServer(
   });
   const cors = createCors(config.corsOrigins);
   const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
-  const tracing = await createTracing(config.tracing, { logger, upstreamUrl: upstream.configApiUrl });
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
   const errorLogs = new WeakMap<object, Logger>();
 

@@ -160,6 +160,19 @@ describe.concurrent('npm start', () => {
     expect(stdout).toBe('');
   });
 
+  it('exits with code 2 and one line for a bad export header, never showing its value', async () => {
+    const { code, stderr, stdout } = await start([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer SECRET-TOKEN;v=1',
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      'Invalid configuration:',
+      '  OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair 1 holds a ; (write it %3B)',
+    ]);
+    expect(stdout).toBe('');
+  });
+
   it('exits with code 1 and one line naming the address when the port is taken', async () => {
     const taken = createNetServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -1,6 +1,8 @@
 import type * as GotNamespace from 'got';
 import type { Got } from 'got';
 
+import type { RequestTrace } from '../tracing/tracing.js';
+
 import { ClientCredentialsRefusedError, JanssenApiError } from './errors.js';
 import { networkError, statusError, timeoutError, toJanssenError, trustedCas } from './http-client.js';
 import { backoffMs, type BudgetSignal, type CircuitBreaker, Deadline } from './resilience.js';
@@ -12,6 +14,9 @@ export const SESSION_SCOPES = [
   'https://jans.io/oauth/jans-auth-server/session.delete',
   'revoke_session',
 ] as const;
+
+/** Opens the span of one token request (tracing on): a request's trace, or `Tracing` for a root span. */
+export type TokenTracer = Pick<RequestTrace, 'startTokenRequest'>;
 
 export interface TokenProviderOptions {
   tokenUrl: string;
@@ -25,6 +30,8 @@ export interface TokenProviderOptions {
   ca?: string | Buffer;
   /** The upstream's breaker: an auth server that is down stops being asked, like the config API. */
   circuit?: CircuitBreaker;
+  /** Traces a fetch no request's trace was given for (a readiness probe's) as a root span; unset: tracing off. */
+  tracing?: TokenTracer | undefined;
   now?: () => number;
 }
 
@@ -43,7 +50,8 @@ function loadGot(): Promise<GotModule> {
 
 /**
  * client_credentials against the Janssen auth server, with HTTP Basic client authentication. One fetch at a time
- * however many callers wait (single flight); the token is reused until shortly before `expires_in`.
+ * however many callers wait (single flight); the token is reused until shortly before `expires_in`. With tracing
+ * on, each fetch is one CLIENT span in the trace of the caller that started it; callers that join it add none.
  */
 export class ClientCredentialsTokenProvider {
   private client: Promise<{ got: GotModule; http: Got }> | undefined;
@@ -77,13 +85,14 @@ export class ClientCredentialsTokenProvider {
 
   /**
    * A valid access token, fetched when none is cached or the cached one is about to expire. `signal` ends this
-   * caller's wait (with a TIMEOUT error), not the shared fetch other callers may still be waiting for.
+   * caller's wait (with a TIMEOUT error), not the shared fetch other callers may still be waiting for. `trace` is
+   * the caller's request trace: a fetch this call starts is a span in it.
    */
-  async getToken(signal?: BudgetSignal): Promise<string> {
+  async getToken(signal?: BudgetSignal, trace?: TokenTracer): Promise<string> {
     if (this.current && this.now() < this.current.refreshAt) {
       return this.current.token;
     }
-    const inflight = (this.inflight ??= this.guardedFetch().finally(() => {
+    const inflight = (this.inflight ??= this.guardedFetch(trace ?? this.options.tracing).finally(() => {
       this.inflight = undefined;
     }));
     if (!signal) {
@@ -115,13 +124,13 @@ export class ClientCredentialsTokenProvider {
     }
   }
 
-  private async guardedFetch(): Promise<string> {
+  private async guardedFetch(tracer: TokenTracer | undefined): Promise<string> {
     const permit = this.options.circuit?.enter();
     if (this.options.circuit && !permit) {
       throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped');
     }
     try {
-      const token = await this.fetch();
+      const token = await this.fetch(tracer);
       permit?.success();
       return token;
     } catch (error) {
@@ -134,17 +143,14 @@ export class ClientCredentialsTokenProvider {
     }
   }
 
-  private async fetch(): Promise<string> {
+  private async fetch(tracer: TokenTracer | undefined): Promise<string> {
     const started = this.now();
     const deadline = new Deadline(this.options.timeoutMs);
     let body: TokenResponse;
     try {
-      body = await this.post(deadline);
+      body = await this.post(deadline, tracer);
     } finally {
       deadline.dispose();
-    }
-    if (!body || typeof body.access_token !== 'string' || body.access_token.length === 0) {
-      throw new JanssenApiError('ERROR', 'token', 'token: the auth server answered without an access_token');
     }
     const lifetimeMs =
       (typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300) * 1000;
@@ -154,25 +160,30 @@ export class ClientCredentialsTokenProvider {
     return body.access_token;
   }
 
-  /** The token request, sent again once (it changes nothing) when the first fails to reach the auth server. */
-  private async post(deadline: Deadline): Promise<TokenResponse> {
+  /**
+   * The token request, sent again once (it changes nothing) when the first fails to reach the auth server; an
+   * answer without an access token is a failure. Its span (tracing on) covers both attempts.
+   */
+  private async post(deadline: Deadline, tracer: TokenTracer | undefined): Promise<TokenResponse> {
     const basic = Buffer.from(
       `${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`,
     ).toString('base64');
     const { got, http } = await this.gotClient();
+    const authorization = `Basic ${basic}`;
+    const span = tracer?.startTokenRequest(this.options.tokenUrl);
     for (let retry = 0; ; retry += 1) {
       this.fetches += 1;
+      let response: GotNamespace.Response<TokenResponse>;
       try {
-        return await http
-          .post(this.options.tokenUrl, {
-            headers: { authorization: `Basic ${basic}` },
-            form: {
-              grant_type: 'client_credentials',
-              scope: (this.options.scopes ?? SESSION_SCOPES).join(' '),
-            },
-            signal: deadline.signal,
-          })
-          .json<TokenResponse>();
+        response = await http.post<TokenResponse>(this.options.tokenUrl, {
+          responseType: 'json',
+          headers: span ? { ...span.headers, authorization } : { authorization },
+          form: {
+            grant_type: 'client_credentials',
+            scope: (this.options.scopes ?? SESSION_SCOPES).join(' '),
+          },
+          signal: deadline.signal,
+        });
       } catch (error) {
         const translated = fromGotError(got, 'token', error) ?? toJanssenError('token', error);
         const delay = backoffMs(retry);
@@ -182,6 +193,13 @@ export class ClientCredentialsTokenProvider {
             continue;
           }
         }
+        // An error status speaks for itself (`error.type` 401); a 2xx that is not JSON, or no answer, by its kind.
+        const { status } = translated;
+        span?.end(
+          status !== undefined && status >= 400
+            ? { status, attempts: retry + 1 }
+            : { ...(status === undefined ? {} : { status }), error: translated.kind, attempts: retry + 1 },
+        );
         // The token endpoint refusing our client is a configuration problem of this service, not the caller's.
         throw translated.kind === 'UNAUTHORIZED' ||
           translated.kind === 'INSUFFICIENT_SCOPE' ||
@@ -194,6 +212,17 @@ export class ClientCredentialsTokenProvider {
             ? new JanssenApiError('UNAVAILABLE', 'token', translated.message, { cause: error })
             : translated;
       }
+      const body = response.body;
+      if (!body || typeof body.access_token !== 'string' || body.access_token.length === 0) {
+        span?.end({ status: response.statusCode, error: 'ERROR', attempts: retry + 1 });
+        throw new JanssenApiError(
+          'ERROR',
+          'token',
+          'token: the auth server answered without an access_token',
+        );
+      }
+      span?.end({ status: response.statusCode, attempts: retry + 1 });
+      return body;
     }
   }
 }

@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 
 import {
+  type Attributes,
+  type Context,
   diag,
   DiagLogLevel,
   ROOT_CONTEXT,
@@ -15,7 +17,7 @@ import {
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -32,14 +34,14 @@ import { shownOperationName } from '../logger.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
 
+type ExporterOptions = ConstructorParameters<typeof JsonExporter>[0];
+
 /** The instrumentation scope of every span. */
 const SCOPE = 'jans-sessions-graphql';
 /** At most this long for the last export at shutdown. */
 const SHUTDOWN_MS = 5000;
 /** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
 const DIAG_REPEAT_MS = 60_000;
-/** Attribute values are cut at this length (the SDK's default is no limit). */
-const ATTRIBUTE_MAX = 1024;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
@@ -52,7 +54,9 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
  * - INTERNAL `query Sessions` (GraphQL conventions: `graphql.operation.type`, `graphql.operation.name`), with the
  *   response's error codes;
  * - CLIENT `GET /jans-config-api/api/v1/jans-auth-server/session/search`, one per upstream call (retries of that
- *   call included, counted in `janssen.attempts`), whose context goes to Janssen as `traceparent`.
+ *   call included, counted in `janssen.attempts`), whose context goes to Janssen as `traceparent`;
+ * - CLIENT `POST /jans-auth/restv1/token`, one per token fetch (client-credentials mode), before the call that
+ *   waits for it; a fetch no request asked for (a readiness probe's) is the root of its own trace.
  * No span carries a sid, a user DN, a query string, a header or a variable: the ids a caller may hold as secrets stay
  * out of the collector.
  */
@@ -62,27 +66,41 @@ export function createOpenTelemetryTracing(
 ): Tracing {
   routeDiagnostics(options.logger);
   const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
+  // Every setting explicitly, as our config read and checked it: these win over what the SDK reads itself.
+  const limits = {
+    attributeValueLengthLimit: config.attributeValueLengthLimit,
+    attributeCountLimit: config.attributeCountLimit,
+  };
+  const exporter = new Exporter({
+    url: config.endpoint,
+    headers: { ...config.headers },
+    timeoutMillis: config.timeoutMs,
+    // The exporter's enum has these two values, spelled alike.
+    compression: config.compression as NonNullable<ExporterOptions>['compression'],
+  });
   const provider = new BasicTracerProvider({
     sampler: samplerOf(config.sampler, config.samplerRatio),
-    spanLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
-    generalLimits: { attributeValueLengthLimit: ATTRIBUTE_MAX },
-    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override these defaults.
+    spanLimits: limits,
+    generalLimits: limits,
     resource: resourceFromAttributes({
-      'service.name': config.serviceName,
       'service.version': serviceVersion(),
-    }).merge(detectResources({ detectors: [envDetector] })),
-    // Reads OTEL_BSP_* (queue size, batch size, delay); the exporter reads the other OTEL_EXPORTER_OTLP_* (headers,
-    // timeout, compression) from the process environment.
-    spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.endpoint }))],
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+    }),
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: config.batch.scheduledDelayMs,
+        exportTimeoutMillis: config.batch.exportTimeoutMs,
+        maxQueueSize: config.batch.maxQueueSize,
+        maxExportBatchSize: config.batch.maxExportBatchSize,
+      }),
+    ],
   });
   const tracer = provider.getTracer(SCOPE, serviceVersion());
   const propagator = new W3CTraceContextPropagator();
   const upstream = new URL(options.upstreamUrl);
   const upstreamBase = `${upstream.pathname.replace(/\/+$/, '')}/api/v1/jans-auth-server/`;
-  const server = {
-    'server.address': upstream.hostname,
-    'server.port': Number(upstream.port || (upstream.protocol === 'https:' ? 443 : 80)),
-  };
+  const server = serverOf(upstream);
 
   return {
     startRequest({ method, headers }) {
@@ -101,6 +119,10 @@ export function createOpenTelemetryTracing(
         parent,
       );
       return new OpenTelemetryRequestTrace(tracer, propagator, span, { upstreamBase, server });
+    },
+    startTokenRequest(tokenUrl) {
+      const { name, attributes } = tokenRequest(tokenUrl);
+      return startClientSpan(tracer, propagator, name, attributes, ROOT_CONTEXT);
     },
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;
@@ -181,43 +203,29 @@ class OpenTelemetryRequestTrace implements RequestTrace {
 
   startUpstream(call: UpstreamCall): UpstreamSpan {
     const template = `${this.upstream.upstreamBase}${call.template}`;
-    const span = this.tracer.startSpan(
+    return startClientSpan(
+      this.tracer,
+      this.propagator,
       `${call.method} ${template}`,
       {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': call.method,
-          'url.template': template,
-          'janssen.operation': call.operation,
-          ...this.upstream.server,
-        },
+        'http.request.method': call.method,
+        'url.template': template,
+        'janssen.operation': call.operation,
+        ...this.upstream.server,
       },
       trace.setSpan(ROOT_CONTEXT, this.operation ?? this.span),
     );
-    const headers: Record<string, string> = {};
-    this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
-      set: (carrier, key, value) => {
-        carrier[key] = value;
-      },
-    });
-    return {
-      headers,
-      end({ status, attempts, error }) {
-        if (status !== undefined) {
-          span.setAttribute('http.response.status_code', status);
-        }
-        if (attempts !== undefined && attempts > 1) {
-          span.setAttribute('janssen.attempts', attempts);
-        }
-        // HTTP client conventions: a 4xx or 5xx, or no answer at all, is an error.
-        const failed = error ?? (status !== undefined && status >= 400 ? String(status) : undefined);
-        if (failed !== undefined) {
-          span.setAttribute('error.type', failed);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
-      },
-    };
+  }
+
+  startTokenRequest(tokenUrl: string): UpstreamSpan {
+    const { name, attributes } = tokenRequest(tokenUrl);
+    return startClientSpan(
+      this.tracer,
+      this.propagator,
+      name,
+      attributes,
+      trace.setSpan(ROOT_CONTEXT, this.operation ?? this.span),
+    );
   }
 
   end(httpStatus: number | undefined): void {
@@ -240,6 +248,69 @@ class OpenTelemetryRequestTrace implements RequestTrace {
     }
     this.span.end();
   }
+}
+
+/**
+ * A CLIENT span of one outgoing HTTP request (a Janssen call, a token request), whose context goes out with it as
+ * `traceparent`; one way to end them all.
+ */
+function startClientSpan(
+  tracer: Tracer,
+  propagator: W3CTraceContextPropagator,
+  name: string,
+  attributes: Attributes,
+  parent: Context,
+): UpstreamSpan {
+  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  const headers: Record<string, string> = {};
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
+    set: (carrier, key, value) => {
+      carrier[key] = value;
+    },
+  });
+  return {
+    headers,
+    end({ status, attempts, error }) {
+      if (status !== undefined) {
+        span.setAttribute('http.response.status_code', status);
+      }
+      if (attempts !== undefined && attempts > 1) {
+        span.setAttribute('janssen.attempts', attempts);
+      }
+      // HTTP client conventions: a 4xx or 5xx, or no answer at all, is an error.
+      const failed = error ?? (status !== undefined && status >= 400 ? String(status) : undefined);
+      if (failed !== undefined) {
+        span.setAttribute('error.type', failed);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    },
+  };
+}
+
+/**
+ * A token request as its span names it: the path of the token URL only, never its query string or user
+ * information (nor, as for every span, the client id, the secret or the token).
+ */
+function tokenRequest(tokenUrl: string): { name: string; attributes: Attributes } {
+  const url = new URL(tokenUrl);
+  return {
+    name: `POST ${url.pathname}`,
+    attributes: {
+      'http.request.method': 'POST',
+      'url.template': url.pathname,
+      'janssen.operation': 'token',
+      ...serverOf(url),
+    },
+  };
+}
+
+/** `server.address` and `server.port` of a URL (the scheme's port when it names none). */
+function serverOf(url: URL): { 'server.address': string; 'server.port': number } {
+  return {
+    'server.address': url.hostname,
+    'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+  };
 }
 
 /** This package's version, for `service.version`. */

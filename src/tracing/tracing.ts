@@ -14,6 +14,11 @@ import type { TracingConfig } from '../config.js';
 export interface Tracing {
   /** The SERVER span of one `/graphql` request, continuing the caller's W3C `traceparent` when it sends one. */
   startRequest(request: { method: string; headers: IncomingHttpHeaders }): RequestTrace;
+  /**
+   * A CLIENT span for a token request no `/graphql` request asked for (a readiness probe's): the root of a trace
+   * of its own, sampled as the sampler samples new traces.
+   */
+  startTokenRequest(tokenUrl: string): UpstreamSpan;
   /** Exports what is still buffered and stops; bounded, so a dead collector cannot hold up a shutdown. */
   shutdown(): Promise<void>;
 }
@@ -28,6 +33,11 @@ export interface RequestTrace {
   endOperation(errorCodes: readonly string[]): void;
   /** A CLIENT span for one upstream HTTP call, child of the operation (or of the request, before there is one). */
   startUpstream(call: UpstreamCall): UpstreamSpan;
+  /**
+   * A CLIENT span for one request to the auth server's token endpoint (`POST <path of tokenUrl>`), parented like
+   * `startUpstream`'s: a sibling before the upstream call that waits for the token.
+   */
+  startTokenRequest(tokenUrl: string): UpstreamSpan;
   /** Ends the request's span with the HTTP status answered (undefined: no answer of ours went out). */
   end(httpStatus: number | undefined): void;
 }

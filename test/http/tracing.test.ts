@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -28,7 +29,8 @@ interface OtlpSpan {
 
 interface Collector {
   url: string;
-  bodies: { contentType: string; body: Buffer }[];
+  /** Each export as received (`body` decompressed when it came gzipped). */
+  bodies: { contentType: string; headers: IncomingHttpHeaders; body: Buffer }[];
   /** Every span of every JSON export, attributes flattened. */
   spans(): (OtlpSpan & { attrs: Record<string, unknown>; service: unknown })[];
   close(): Promise<void>;
@@ -41,7 +43,12 @@ async function startCollector(answer = { status: 200, body: '{}' }): Promise<Col
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
-        bodies.push({ contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        const body = Buffer.concat(chunks);
+        bodies.push({
+          contentType: req.headers['content-type'] ?? '',
+          headers: req.headers,
+          body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body,
+        });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(answer.body);
       } else {
@@ -146,6 +153,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
 
   it('continues the caller trace: request, operation and upstream spans, and traceparent sent to Janssen', async () => {
     const { collector, stack: service } = await start({ OTEL_SERVICE_NAME: 'sessions-test' });
+    // The service's token is fetched first: its span is the subject of the tests below.
+    await service.gql(SESSIONS);
     const traceId = hex(16);
     const callerSpanId = hex(8);
     service.emulator.resetCounts();
@@ -225,7 +234,7 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
       expect(server.parentSpanId ?? '').toBe('');
       const trace = spans.filter((span) => span.traceId === server.traceId);
       const operation = trace.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
-      const client = trace.find((span) => span.kind === SPAN_KIND.CLIENT)!;
+      const client = trace.find((span) => span.attrs['janssen.operation'] === 'get-session-by-id')!;
       expect(operation).toMatchObject({ name: 'query One', parentSpanId: server.spanId });
       expect(client).toMatchObject({
         name: 'GET /jans-config-api/api/v1/jans-auth-server/session/sid/{sid}',
@@ -258,7 +267,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
       'graphql.error.codes': ['UPSTREAM_UNAVAILABLE'],
     });
     const client = spans.find(
-      (span) => span.kind === SPAN_KIND.CLIENT && span.traceId === failedOperation.traceId,
+      (span) =>
+        span.attrs['janssen.operation'] === 'get-session-by-id' && span.traceId === failedOperation.traceId,
     )!;
     expect(client.status?.code).toBe(STATUS_ERROR);
     expect(client.attrs).toMatchObject({
@@ -375,15 +385,14 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
 
   it('logs a failing collector by message and code, never its response body', async () => {
     collector = await startCollector({ status: 401, body: '{"message":"BODYLEAK token=abc"}' });
-    // Read by the SDK from the process environment: export every 20 ms instead of every 5 s.
-    process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
-    try {
-      stack = await startStack({
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
-      });
-    } finally {
-      delete process.env.OTEL_BSP_SCHEDULE_DELAY;
-    }
+    stack = await startStack({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Export every 20 ms instead of every 5 s.
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+    });
     for (let i = 0; i < 3; i += 1) {
       await stack.gql(SESSIONS);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -399,6 +408,204 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(JSON.stringify(logs)).not.toContain('BODYLEAK');
   });
 
+  it('traces a token fetch as a CLIENT span of the request that needed it, with its own traceparent', async () => {
+    const { collector, stack: service } = await start();
+    const traceId = hex(16);
+    const response = await service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` });
+    expect(response.body.errors).toBeUndefined();
+    const tokenRequests = service.emulator.requests.filter((request) => request.route === 'token');
+    expect(tokenRequests).toHaveLength(1);
+    const searched = service.emulator.requests.find((request) => request.route === 'search')!;
+    const accessToken = String(searched.headers.authorization).replace(/^Bearer /, '');
+    const basic = String(tokenRequests[0]!.headers.authorization).replace(/^Basic /, '');
+    await stopService();
+
+    const spans = collector.spans().filter((span) => span.traceId === traceId);
+    expect(spans).toHaveLength(4);
+    const operation = spans.find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    const search = spans.find((span) => span.attrs['janssen.operation'] === 'search-session')!;
+    const token = spans.find((span) => span.attrs['janssen.operation'] === 'token')!;
+    expect(token).toMatchObject({
+      name: 'POST /jans-auth/restv1/token',
+      kind: SPAN_KIND.CLIENT,
+      parentSpanId: operation.spanId,
+    });
+    expect(token.attrs).toEqual({
+      'http.request.method': 'POST',
+      'url.template': '/jans-auth/restv1/token',
+      'janssen.operation': 'token',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(service.emulator.tokenUrl).port),
+      'http.response.status_code': 200,
+    });
+    expect(token.status?.code ?? 0).not.toBe(STATUS_ERROR);
+    // A sibling of the call that waited for the token.
+    expect(search.parentSpanId).toBe(operation.spanId);
+    // The auth server got the token span's context.
+    expect(tokenRequests[0]!.headers.traceparent).toBe(`00-${traceId}-${token.spanId}-01`);
+    // No span carries the client id, its secret, the Basic credentials or the token.
+    const exported = collector.bodies.map((entry) => entry.body.toString('utf8')).join('\n');
+    for (const secret of [service.emulator.clientId, service.emulator.clientSecret, basic, accessToken]) {
+      expect(secret.length).toBeGreaterThan(8);
+      expect(exported).not.toContain(secret);
+    }
+  });
+
+  it('traces one token fetch for concurrent requests, in the trace of the request that started it', async () => {
+    const { collector, stack: service } = await start();
+    // A slow token endpoint: every request waits for the one fetch.
+    service.emulator.setFault('token', { latencyMs: 200 });
+    const traceIds = Array.from({ length: 5 }, () => hex(16));
+    const responses = await Promise.all(
+      traceIds.map((traceId) =>
+        service.gql(SESSIONS, undefined, { traceparent: `00-${traceId}-${hex(8)}-01` }),
+      ),
+    );
+    for (const response of responses) {
+      expect(response.body.errors).toBeUndefined();
+    }
+    expect(service.emulator.count('token')).toBe(1);
+    const sent = service.emulator.requests.find((request) => request.route === 'token')!.headers
+      .traceparent as string;
+    await stopService();
+
+    const spans = collector.spans();
+    const tokens = spans.filter((span) => span.attrs['janssen.operation'] === 'token');
+    expect(tokens).toHaveLength(1);
+    const token = tokens[0]!;
+    expect(traceIds).toContain(token.traceId);
+    const operation = spans.find(
+      (span) => span.traceId === token.traceId && span.kind === SPAN_KIND.INTERNAL,
+    )!;
+    expect(token.parentSpanId).toBe(operation.spanId);
+    expect(sent).toBe(`00-${token.traceId}-${token.spanId}-01`);
+    for (const traceId of traceIds) {
+      expect(spans.filter((span) => span.traceId === traceId && span.kind === SPAN_KIND.CLIENT)).toHaveLength(
+        traceId === token.traceId ? 2 : 1,
+      );
+    }
+  });
+
+  it('traces a token fetch started by a readiness probe as a root span', async () => {
+    const { collector, stack: service } = await start();
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const sent = service.emulator.requests.find((request) => request.route === 'token')!.headers
+      .traceparent as string;
+    await stopService();
+
+    // The probe itself is not traced: its token fetch is a trace of its own.
+    const spans = collector.spans();
+    expect(spans).toHaveLength(1);
+    const token = spans[0]!;
+    expect(token).toMatchObject({ name: 'POST /jans-auth/restv1/token', kind: SPAN_KIND.CLIENT });
+    expect(token.parentSpanId ?? '').toBe('');
+    expect(token.attrs).toMatchObject({ 'http.response.status_code': 200, 'janssen.operation': 'token' });
+    expect(sent).toBe(`00-${token.traceId}-${token.spanId}-01`);
+  });
+
+  it('marks a failed token fetch: its error status as error.type, or the kind of failure when none came', async () => {
+    const { collector, stack: service } = await start();
+    service.emulator.setFault('token', { status: 503 });
+    const unavailable = await service.gql(SESSIONS);
+    expect(unavailable.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    service.emulator.setFault('token', { reset: true });
+    const reset = await service.gql(SESSIONS);
+    expect(reset.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    service.emulator.setFault('token', null);
+    await stopService();
+
+    const tokens = collector.spans().filter((span) => span.attrs['janssen.operation'] === 'token');
+    expect(tokens).toHaveLength(2);
+    const answered = tokens.find((span) => span.attrs['http.response.status_code'] !== undefined)!;
+    expect(answered.status?.code).toBe(STATUS_ERROR);
+    // Sent again once: a 503 changes nothing on the auth server.
+    expect(answered.attrs).toMatchObject({
+      'http.response.status_code': 503,
+      'error.type': '503',
+      'janssen.attempts': 2,
+    });
+    const unanswered = tokens.find((span) => span !== answered)!;
+    expect(unanswered.status?.code).toBe(STATUS_ERROR);
+    expect(unanswered.attrs).toMatchObject({ 'error.type': 'UNAVAILABLE', 'janssen.attempts': 2 });
+    expect(unanswered.attrs['http.response.status_code']).toBeUndefined();
+  });
+
+  it('names the token span by the path of JANS_TOKEN_URL alone, and marks refused client credentials', async () => {
+    collector = await startCollector();
+    // Client-credentials mode configured from the environment (not the emulator's own client).
+    stack = await startStack({
+      mode: 'pass-through',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        JANS_API_KEYS: 'caller-key',
+      },
+      envFrom: (emulator) => ({
+        JANS_CONFIG_API_URL: emulator.configApiUrl,
+        JANS_TOKEN_URL: `${emulator.tokenUrl}?tenant=QUERYSECRET`,
+        JANS_CLIENT_ID: 'client-id-SECRET',
+        JANS_CLIENT_SECRET: 'WRONG-client-SECRET',
+      }),
+    });
+    const traceId = hex(16);
+    const response = await stack.gql(SESSIONS, undefined, {
+      'x-api-key': 'caller-key',
+      traceparent: `00-${traceId}-${hex(8)}-01`,
+    });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_ERROR');
+    const tokenRequest = stack.emulator.requests.find((request) => request.route === 'token')!;
+    expect(tokenRequest.query).toBe('tenant=QUERYSECRET');
+    const basic = String(tokenRequest.headers.authorization).replace(/^Basic /, '');
+    await stopService();
+
+    const token = collector.spans().find((span) => span.attrs['janssen.operation'] === 'token')!;
+    expect(token).toMatchObject({ name: 'POST /jans-auth/restv1/token', traceId });
+    expect(token.status?.code).toBe(STATUS_ERROR);
+    expect(token.attrs).toMatchObject({
+      'url.template': '/jans-auth/restv1/token',
+      'http.response.status_code': 401,
+      'error.type': '401',
+    });
+    // Refused, not unreachable: sent once.
+    expect(token.attrs['janssen.attempts']).toBeUndefined();
+    const exported = collector.bodies.map((entry) => entry.body.toString('utf8')).join('\n');
+    expect(exported).not.toMatch(/SECRET|tenant/);
+    expect(exported).not.toContain(basic);
+  });
+
+  it('hands the export settings it checked to the SDK: headers, compression, resource, attribute limit', async () => {
+    const { collector, stack: service } = await start({
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=general,x-tenant=eu',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=k%2C%3Bey%3D%3D',
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=a%2Cb,service.name=from-resource',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '5',
+    });
+    await service.gql(SESSIONS);
+    await stopService();
+
+    expect(collector.bodies.length).toBeGreaterThan(0);
+    const [first] = collector.bodies;
+    expect(first!.headers).toMatchObject({
+      'x-api-key': 'k,;ey==',
+      'x-tenant': 'eu',
+      'content-encoding': 'gzip',
+    });
+    const resource = (
+      JSON.parse(first!.body.toString('utf8')) as {
+        resourceSpans: { resource: { attributes: OtlpSpan['attributes'] } }[];
+      }
+    ).resourceSpans[0]!.resource.attributes;
+    expect(attributesOf(resource)).toMatchObject({
+      'deployment.environment.name': 'test',
+      team: 'a,b',
+      'service.name': 'from-resource',
+    });
+    const operation = collector.spans().find((span) => span.kind === SPAN_KIND.INTERNAL)!;
+    expect(operation.attrs['graphql.operation.name']).toBe('Sessi');
+  });
+
   it('is off by default: no traceparent reaches Janssen, no trace ids in the log', async () => {
     stack = await startStack();
     stack.emulator.resetCounts();
@@ -408,6 +615,8 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     });
     const call = stack.emulator.requests.find((request) => request.route === 'search')!;
     expect(call.headers.traceparent).toBeUndefined();
+    const tokenRequest = stack.emulator.requests.find((request) => request.route === 'token')!;
+    expect(tokenRequest.headers.traceparent).toBeUndefined();
     const line = stack.logs.find((entry) => entry.requestId === 'untraced-1')!;
     expect(line).toBeDefined();
     expect(line.trace_id).toBeUndefined();
@@ -423,6 +632,13 @@ describe('tracing configuration', () => {
       serviceName: 'jans-sessions-graphql',
       sampler: 'parentbased_always_on',
       samplerRatio: 1,
+      headers: {},
+      timeoutMs: 10_000,
+      compression: 'none',
+      batch: { scheduledDelayMs: 5000, exportTimeoutMs: 30_000, maxQueueSize: 2048, maxExportBatchSize: 512 },
+      resourceAttributes: {},
+      attributeValueLengthLimit: 1024,
+      attributeCountLimit: 128,
     });
     expect(
       loadConfig({
@@ -478,6 +694,174 @@ describe('tracing configuration', () => {
   ])('refuses %s=%s at start, naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}: ${message}`);
+  });
+});
+
+describe('tracing export settings (the SDK standard variables)', () => {
+  const ON = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+
+  /** The lines of the refusal, or none. */
+  function refusal(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message.split('\n').slice(1);
+    }
+  }
+
+  it('reads them, a ..._TRACES_... variable over its general one (headers name by name)', () => {
+    expect(
+      loadConfig({
+        ...ON,
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc%3D%3D , x-tenant = eu,',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=us,Authorization=Bearer t0ken%2C',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
+        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ' gzip ',
+        OTEL_BSP_SCHEDULE_DELAY: '0',
+        OTEL_BSP_EXPORT_TIMEOUT: '1000',
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100',
+        OTEL_RESOURCE_ATTRIBUTES:
+          'deployment.environment.name=prod, team = a%2Cb%3Dc ,empty=,caf%C3%A9=%E2%82%AC',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '0',
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '10',
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: ' ',
+      }).tracing,
+    ).toMatchObject({
+      headers: { 'api-key': 'abc==', 'x-tenant': 'us', Authorization: 'Bearer t0ken,' },
+      timeoutMs: 3000,
+      compression: 'gzip',
+      batch: { scheduledDelayMs: 0, exportTimeoutMs: 1000, maxQueueSize: 100, maxExportBatchSize: 100 },
+      resourceAttributes: { 'deployment.environment.name': 'prod', team: 'a,b=c', empty: '', café: '€' },
+      attributeValueLengthLimit: 256,
+      attributeCountLimit: 10,
+    });
+    expect(
+      loadConfig({
+        ...ON,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '64',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '0',
+      }).tracing,
+    ).toMatchObject({
+      timeoutMs: 2000,
+      compression: 'gzip',
+      attributeValueLengthLimit: 64,
+      attributeCountLimit: 0,
+    });
+    // service.name: OTEL_SERVICE_NAME, else the resource attribute, else the package's name.
+    expect(
+      loadConfig({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'service.name=eu-sessions' }).tracing?.serviceName,
+    ).toBe('eu-sessions');
+    expect(
+      loadConfig({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'service.name=eu-sessions', OTEL_SERVICE_NAME: 'named' })
+        .tracing?.serviceName,
+    ).toBe('named');
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '10s', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'deflate', 'must be gzip or none'],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'GZIP', 'must be gzip or none'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '-1', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '2147483648', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '1.5', 'must be a whole number from 1 to 2147483647'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '4096', 'must be at most OTEL_BSP_MAX_QUEUE_SIZE (2048)'],
+    [
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'prod',
+      'pair 1 has no = or more than one (write a = inside a key or value as %3D)',
+    ],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'a=1,team=a=b', 'pair 2 has no = or more than one'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'a=1, =2', 'pair 2 has an empty key'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'load=100%', 'pair 1 has a % not followed by two hex digits'],
+    ['OTEL_RESOURCE_ATTRIBUTES', `a=${'x'.repeat(256)}`, 'pair 1 has a key or value over 255 characters'],
+    ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'none', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-1', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', '1e3', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '12.0', 'must be a whole number from 0 to 2147483647'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key', 'pair 1 is not name=value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'a=1,=2', 'pair 2 is not name=value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=', 'pair 1 has an empty value'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=k;v=1', 'pair 1 holds a ; (write it %3B)'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api-key=50%', 'pair 1 has a % not followed by two hex digits'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'api key=k', 'pair 1 has a name that is not an HTTP header name'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x=a%0D%0Ab', 'pair 1 has a value with a control character'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x=%E2%82%AC', 'pair 1 has a value with a control character'],
+  ])('refuses %s=%j at start (tracing on), in one line naming the variable', (name, value, message) => {
+    const lines = refusal({ ...ON, [name]: value });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`  ${name}: `);
+    expect(lines[0]).toContain(message);
+  });
+
+  it('says what a header or resource attribute list must look like', () => {
+    expect(refusal({ ...ON, OTEL_EXPORTER_OTLP_HEADERS: 'k' })).toEqual([
+      '  OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair 1 is not name=value',
+    ]);
+    expect(refusal({ ...ON, OTEL_RESOURCE_ATTRIBUTES: 'team=a,b' })).toEqual([
+      '  OTEL_RESOURCE_ATTRIBUTES: must be comma-separated key=value pairs, with , = and % in keys and values percent-encoded (%2C %3D %25); pair 2 has no = or more than one (write a = inside a key or value as %3D) (got "team=a,b")',
+    ]);
+    expect(refusal({ ...ON, OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' })).toEqual(
+      ['  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must be at most OTEL_BSP_MAX_QUEUE_SIZE (100) (got "200")'],
+    );
+  });
+
+  it.each([
+    'authorization=Bearer SECRET-TOKEN;v=1',
+    'api-key=SECRET-KEY%G0',
+    'SECRET-KEY-WITHOUT-NAME',
+    'x-api-key=SECRET%0A',
+    'x-api-key=ok,SECRET KEY=x',
+  ])('never shows a header value it refuses (%j)', (value) => {
+    for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+      const lines = refusal({ ...ON, [name]: value });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^  ${name}: must be comma-separated name=value pairs`));
+      expect(lines[0]).not.toMatch(/SECRET|got/);
+    }
+  });
+
+  const BAD = {
+    OTEL_EXPORTER_OTLP_HEADERS: 'api-key',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x=',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '0',
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'soon',
+    OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'br',
+    OTEL_BSP_SCHEDULE_DELAY: '-5',
+    OTEL_BSP_EXPORT_TIMEOUT: '0',
+    OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0',
+    OTEL_RESOURCE_ATTRIBUTES: 'a=b=c',
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'x',
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'x',
+    OTEL_ATTRIBUTE_COUNT_LIMIT: 'x',
+    OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: 'x',
+  };
+
+  it('neither reads nor checks them while tracing is off', () => {
+    expect(loadConfig(BAD).tracing).toBeUndefined();
+    expect(loadConfig({ ...BAD, ...ON, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...BAD, ...ON, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+  });
+
+  it('names each bad one, with any other bad variable, in one message while tracing is on', () => {
+    const lines = refusal({ ...BAD, ...ON, PORT: 'eighty' });
+    expect(lines.map((line) => line.split(':')[0]!.trim()).sort()).toEqual(
+      ['PORT', ...Object.keys(BAD)].sort(),
+    );
+    // Turned on by OTEL_TRACES_EXPORTER alone (default endpoint) as well.
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toHaveLength(1);
   });
 });
 
