@@ -3,6 +3,12 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
+import {
+  readTrustedDocuments,
+  type TrustedDocumentsConfig,
+  TrustedDocumentsError,
+} from './trusted-documents.js';
+
 /** Everything the service reads from its environment, validated once at start. */
 export interface Config {
   port: number;
@@ -51,6 +57,8 @@ export interface Config {
   tracing: TracingConfig | undefined;
   /** Origins browser apps may call `/graphql` from (`CORS_ORIGINS`): a list, `'*'`, or undefined (CORS off). */
   corsOrigins: readonly string[] | '*' | undefined;
+  /** The operations callers may run (`TRUSTED_DOCUMENTS_FILE`), read at start; undefined: any operation. */
+  trustedDocuments: TrustedDocumentsConfig | undefined;
 }
 
 /**
@@ -170,11 +178,14 @@ const url = (
 const httpUrl = url(['http:', 'https:']);
 
 /** A choice among `values`, refused with the list rather than zod's generic enum message. */
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+const oneOf = <const T extends readonly [string, ...string[]], F extends T[number] | undefined = T[number]>(
+  values: T,
+  fallback: F,
+) =>
   z
     .string()
     .optional()
-    .transform((value, ctx): T[number] => {
+    .transform((value, ctx): T[number] | F => {
       if (value === undefined || value.trim() === '') {
         return fallback;
       }
@@ -442,6 +453,8 @@ const envSchema = z
       }
     }),
     GRAPHQL_FAST_PATH: oneOf(['on', 'off'], 'on'),
+    TRUSTED_DOCUMENTS_FILE: optionalString,
+    TRUSTED_DOCUMENTS_MODE: oneOf(['enforce', 'log'], undefined),
     AUDIT_LOG: oneOf(['on', 'off'], 'on'),
     CORS_ORIGINS: z
       .string()
@@ -536,6 +549,14 @@ const envSchema = z
         message: 'must be comma-separated keys, each plaintext or sha256:<64 hex digits>',
       });
     }
+    if (env.TRUSTED_DOCUMENTS_FILE === undefined && env.TRUSTED_DOCUMENTS_MODE !== undefined) {
+      // Fails closed: a mode set for a manifest that is not there must not leave every operation open unnoticed.
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['TRUSTED_DOCUMENTS_MODE'],
+        message: 'needs TRUSTED_DOCUMENTS_FILE (the manifest of the operations to allow)',
+      });
+    }
     if (env.AUTH_JWKS_URL && !env.AUTH_ISSUER) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -618,6 +639,15 @@ export const ENVIRONMENT = {
   GRAPHQL_FAST_PATH: {
     meaning: 'repeat requests skip Apollo Server pipeline (`off`: every request through Apollo)',
     default: 'on',
+  },
+  TRUSTED_DOCUMENTS_FILE: {
+    meaning:
+      'manifest of the operations callers may run, {"sha256:<hex>": "<document>"} (graphql-codegen persisted-documents.json)',
+    default: 'unset = any operation',
+  },
+  TRUSTED_DOCUMENTS_MODE: {
+    meaning: 'enforce (other operations refused, HTTP 403) or log (run, one warning a minute per document)',
+    default: 'enforce (with a file)',
   },
   AUDIT_LOG: {
     meaning: 'one log line per deletion or revocation, at info whatever LOG_LEVEL says (`off`: none)',
@@ -779,6 +809,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   }
+  let trustedDocuments: TrustedDocumentsConfig | undefined;
+  if (e.TRUSTED_DOCUMENTS_FILE) {
+    try {
+      trustedDocuments = {
+        file: e.TRUSTED_DOCUMENTS_FILE,
+        mode: e.TRUSTED_DOCUMENTS_MODE ?? 'enforce',
+        documents: readTrustedDocuments(e.TRUSTED_DOCUMENTS_FILE),
+      };
+    } catch (error) {
+      if (!(error instanceof TrustedDocumentsError)) {
+        throw error;
+      }
+      throw new ConfigError(`Invalid configuration:\n  TRUSTED_DOCUMENTS_FILE: ${error.message}`);
+    }
+  }
   return {
     port: e.PORT,
     host,
@@ -822,6 +867,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     audit: e.AUDIT_LOG === 'on',
     tracing: otlp?.success ? tracingConfig(e, otlp.data) : undefined,
     corsOrigins: e.CORS_ORIGINS,
+    trustedDocuments,
   };
 }
 

@@ -74,6 +74,9 @@ async function main(): Promise<void> {
         ? `${withoutPassword(serverConfig.tracing.endpoint)} (${serverConfig.tracing.protocol}, ${serverConfig.tracing.sampler})`
         : 'off',
       cors: serverConfig.corsOrigins ?? 'off',
+      trustedDocuments: serverConfig.trustedDocuments
+        ? `${serverConfig.trustedDocuments.documents.size} from ${serverConfig.trustedDocuments.file} (${serverConfig.trustedDocuments.mode})`
+        : 'off',
     },
     `GraphQL endpoint ${url}/graphql (open it in a browser for GraphiQL)`,
   );

@@ -37,6 +37,7 @@ import { depthLimitRule } from './schema/depth-limit.js';
 import { boundCapErrorsPlugin, createFormatError } from './schema/errors.js';
 import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
 import { createTracing } from './tracing/tracing.js';
+import { createTrustedDocuments, invalidTrustedDocuments } from './trusted-documents.js';
 
 export interface AppServer {
   readonly httpServer: http.Server;
@@ -146,17 +147,38 @@ export async function createServer(
   };
   const authenticate = createCallerAuthenticator(config.auth);
   const readiness = createReadiness({ http: janssen, tokens });
+  const trusted = config.trustedDocuments
+    ? createTrustedDocuments(config.trustedDocuments, { onUntrusted: metrics.onUntrustedDocument })
+    : undefined;
+  const enforceTrusted = trusted?.mode === 'enforce';
   const graphiql = createGraphiQL({
     headers: graphiqlHeaders(config),
     introspection: !config.production,
     maxPageSize: upstream.maxPageSize,
+    trustedDocumentsOnly: enforceTrusted,
   });
   const cors = createCors(config.corsOrigins);
-  const persistedQueries = await createPersistedQueries(config.redisUrl, logger);
+  // Enforce mode answers every persisted-query hash from the manifest: Apollo's APQ cache is never consulted, so
+  // nothing registered there (by a log-mode replica sharing Redis, say) can run, and Redis is not connected.
+  if (enforceTrusted && config.redisUrl !== undefined) {
+    logger.warn(
+      'REDIS_URL is not used: with TRUSTED_DOCUMENTS_MODE=enforce persisted queries come from the manifest',
+    );
+  }
+  const persistedQueries = await createPersistedQueries(enforceTrusted ? undefined : config.redisUrl, logger);
   // The request logger of each GraphQL error, so `formatError` (which gets no context) logs with the request id.
   const errorLogs = new WeakMap<object, Logger>();
 
   const schema = await buildAppSchema();
+  if (config.trustedDocuments) {
+    const invalid = invalidTrustedDocuments(schema, config.trustedDocuments.documents);
+    if (invalid.length > 0) {
+      logger.warn(
+        { count: invalid.length, documentIds: invalid.slice(0, 10) },
+        'trusted documents that do not validate against this schema: requests for them will fail',
+      );
+    }
+  }
   const formatAppError = createFormatError({
     maskUnexpected: config.production,
     hideSuggestions: config.production,
@@ -215,7 +237,7 @@ export async function createServer(
   const apollo = new ApolloServer<Context>({
     schema,
     logger,
-    persistedQueries: persistedQueries.options,
+    persistedQueries: enforceTrusted ? false : persistedQueries.options,
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
@@ -315,6 +337,20 @@ export async function createServer(
         body = raw;
       }
     }
+    let search = url.search;
+    // Before anything reads the operation: caller authentication, the fast path, Apollo's parser.
+    if (trusted !== undefined) {
+      const checked = trusted.check(
+        { method: req.method === 'POST' ? 'POST' : 'GET', body, search },
+        () => scope.log,
+      );
+      if (checked.refusal) {
+        const { status, message, code } = checked.refusal;
+        sendJson(res, status, graphqlError(message, code));
+        return;
+      }
+      ({ body, search } = checked.request);
+    }
     // Every Authorization line: more than one is malformed, and `req.headers` would keep only the first. Node
     // builds `headersDistinct` (all headers) on first use: not for the many requests without the header.
     const bearer = readBearerCredential(
@@ -352,7 +388,7 @@ export async function createServer(
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: (req.method ?? 'GET').toUpperCase(),
       headers,
-      search: url.search,
+      search,
       body,
     };
     const response = await apollo.executeHTTPGraphQLRequest({

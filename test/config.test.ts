@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { ConfigError, ENVIRONMENT, loadConfig } from '../src/config.js';
 
@@ -139,6 +142,84 @@ describe('loadConfig', () => {
   });
 });
 
+describe('TRUSTED_DOCUMENTS_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trusted-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const QUERY = 'query One { sessions { totalCount } }';
+  const ID = `sha256:${createHash('sha256').update(QUERY).digest('hex')}`;
+  /** Writes `content` (JSON unless a string) to a manifest file and returns its path. */
+  let files = 0;
+  const manifest = (content: unknown) => {
+    const file = join(dir, `manifest-${(files += 1)}.json`);
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  };
+  /** The one line naming the variable, without the file's temporary path. */
+  const refusal = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const lines = (error as Error).message.split('\n');
+      expect(lines).toHaveLength(2);
+      return lines[1]!.replaceAll(dir, '<dir>').replace(/manifest-\d+/, 'm');
+    }
+    throw new Error('accepted');
+  };
+
+  it('reads a manifest once, keyed as graphql-codegen writes it, enforcing by default', () => {
+    const config = loadConfig({ TRUSTED_DOCUMENTS_FILE: manifest({ [ID]: QUERY }) });
+    expect(config.trustedDocuments?.mode).toBe('enforce');
+    expect([...config.trustedDocuments!.documents]).toEqual([[ID.slice('sha256:'.length), QUERY]]);
+    expect(loadConfig({}).trustedDocuments).toBeUndefined();
+    expect(
+      loadConfig({ TRUSTED_DOCUMENTS_FILE: manifest({ [ID]: QUERY }), TRUSTED_DOCUMENTS_MODE: 'log' })
+        .trustedDocuments?.mode,
+    ).toBe('log');
+  });
+
+  it('refuses an entry whose key is not the SHA-256 of its text, naming the key and the right one', () => {
+    const other = `sha256:${'0'.repeat(64)}`;
+    expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest({ [ID]: QUERY, [other]: `${QUERY} ` }) })).toBe(
+      `  TRUSTED_DOCUMENTS_FILE: "<dir>/m.json": key "${other}" is not the SHA-256 of its text (that is sha256:${createHash('sha256').update(`${QUERY} `).digest('hex')})`,
+    );
+  });
+
+  it.each([
+    [undefined, 'cannot read "<dir>/missing.json" (ENOENT)'],
+    ['{"sha256:', '"<dir>/m.json" is not valid JSON'],
+    [[QUERY], '"<dir>/m.json" must hold a JSON object of document texts by id'],
+    [{}, '"<dir>/m.json" lists no documents: every operation would be refused'],
+    [{ 'md5:abc': QUERY }, '"<dir>/m.json": key "md5:abc" is not a document id (sha256:<64 hex digits>)'],
+    [{ [ID]: 42 }, `"<dir>/m.json": the value of "${ID}" is not a document text`],
+  ])('refuses a manifest that is not one (%j)', (content, message) => {
+    const file = content === undefined ? join(dir, 'missing.json') : manifest(content);
+    expect(refusal({ TRUSTED_DOCUMENTS_FILE: file })).toContain(`  TRUSTED_DOCUMENTS_FILE: ${message}`);
+  });
+
+  it('refuses a text that is not an executable GraphQL document, never quoting it', () => {
+    const entry = (text: string) => ({ [`sha256:${createHash('sha256').update(text).digest('hex')}`]: text });
+    expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(entry('query Secret { sessions { ')) })).toMatch(
+      /: the text of "sha256:[0-9a-f]{64}" is not a GraphQL document: Syntax Error: Expected Name, found <EOF>\. \(line 1, column 27\)$/,
+    );
+    expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(entry('type Query { a: Int }')) })).toMatch(
+      /holds a definition that is not an operation or a fragment/,
+    );
+    expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(entry('fragment F on Session { sid }')) })).toMatch(
+      /holds no operation$/,
+    );
+  });
+
+  it('refuses TRUSTED_DOCUMENTS_MODE without a manifest, or with a value it does not know', () => {
+    expect(refusal({ TRUSTED_DOCUMENTS_MODE: 'enforce' })).toBe(
+      '  TRUSTED_DOCUMENTS_MODE: needs TRUSTED_DOCUMENTS_FILE (the manifest of the operations to allow) (got "enforce")',
+    );
+    expect(
+      refusal({ TRUSTED_DOCUMENTS_FILE: manifest({ [ID]: QUERY }), TRUSTED_DOCUMENTS_MODE: 'warn' }),
+    ).toBe('  TRUSTED_DOCUMENTS_MODE: must be one of enforce, log (got "warn")');
+  });
+});
+
 describe('the environment list', () => {
   it('is documented in README.md and .env.example, variable by variable', () => {
     const readme = readFileSync('README.md', 'utf8');
@@ -171,6 +252,27 @@ describe.concurrent('npm start', () => {
       '  OTEL_EXPORTER_OTLP_HEADERS: must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair 1 holds a ; (write it %3B)',
     ]);
     expect(stdout).toBe('');
+  });
+
+  it('exits with code 2 and one line for a trusted-documents manifest whose key does not match its text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusted-start-'));
+    try {
+      const file = join(dir, 'persisted-documents.json');
+      writeFileSync(file, JSON.stringify({ [`sha256:${'a'.repeat(64)}`]: '{ sessions { totalCount } }' }));
+      const { code, stderr, stdout } = await start([], { TRUSTED_DOCUMENTS_FILE: file });
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('Invalid configuration:');
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^  TRUSTED_DOCUMENTS_FILE: ".*persisted-documents\\.json": key "sha256:a{64}" is not the SHA-256 of its text`,
+        ),
+      );
+      expect(stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits with code 1 and one line naming the address when the port is taken', async () => {

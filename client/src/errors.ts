@@ -22,6 +22,8 @@ export type SessionsErrorCode =
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'QUERY_TOO_COMPLEX'
   | 'INTERNAL_SERVER_ERROR'
+  // A `persistedDocuments` client whose document ids the service's manifest does not list.
+  | 'PERSISTED_QUERY_NOT_FOUND'
   | 'NETWORK_ERROR'
   | 'HTTP_ERROR'
   // Any other code a newer server may send, without losing completion on the known ones.

@@ -103,6 +103,14 @@ export interface SessionsClientOptions {
   headers?: HeadersOption;
   /** Defaults to the global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Send the client's operations by id (`{"documentId": "sha256:…"}`, GraphQL over HTTP) instead of their text,
+   * for a service whose `TRUSTED_DOCUMENTS_FILE` lists them: the manifest `npm run codegen` writes to
+   * `client/src/generated/persisted-documents.json` (`persisted-documents.json` next to the build). Required by a
+   * service in `TRUSTED_DOCUMENTS_MODE=enforce`, which refuses the client's texts as sent otherwise. Documents
+   * without an id (your own, given to `request`) are still sent as text.
+   */
+  persistedDocuments?: boolean;
 }
 
 /**
@@ -152,7 +160,7 @@ export function createSessionsClient(options: SessionsClientOptions): SessionsCl
     document: TypedDocumentNode<TResult, TVariables>,
     ...[variables]: VariablesArgument<NoInfer<TVariables>>
   ): Promise<TResult> {
-    const { query, operationName } = serialize(document);
+    const { query, operationName, documentId } = serialize(document);
     const headers = new Headers(typeof headersOption === 'function' ? await headersOption() : headersOption);
     headers.set('accept', 'application/json');
     headers.set('content-type', 'application/json');
@@ -162,7 +170,11 @@ export function createSessionsClient(options: SessionsClientOptions): SessionsCl
       const response = await fetchImpl(url, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ query, variables: variables ?? {}, operationName }),
+        body: JSON.stringify(
+          options.persistedDocuments && documentId !== undefined
+            ? { documentId, variables: variables ?? {}, operationName }
+            : { query, variables: variables ?? {}, operationName },
+        ),
       });
       status = response.status;
       text = await response.text();
@@ -251,14 +263,27 @@ function parseBody(text: string): GraphQLBody | undefined {
   return errors === undefined || Array.isArray(errors) ? (body as GraphQLBody) : undefined;
 }
 
-/** Printed once per document: the generated documents are module constants. */
-const serialized = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
+interface SerializedDocument {
+  query: string;
+  operationName: string | undefined;
+  /** `sha256:<hex>` of the text in the codegen manifest, for documents generated with `persistedDocuments`. */
+  documentId: string | undefined;
+}
 
-function serialize(document: DocumentNode): { query: string; operationName: string | undefined } {
+/** Printed once per document: the generated documents are module constants. */
+const serialized = new WeakMap<DocumentNode, SerializedDocument>();
+
+function serialize(document: DocumentNode): SerializedDocument {
   let entry = serialized.get(document);
   if (!entry) {
     const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
-    entry = { query: print(document), operationName: operation?.name?.value };
+    // graphql-codegen's client preset puts the manifest id there (`persistedDocuments: true`).
+    const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+    entry = {
+      query: print(document),
+      operationName: operation?.name?.value,
+      documentId: typeof hash === 'string' ? hash : undefined,
+    };
     serialized.set(document, entry);
   }
   return entry;

@@ -170,7 +170,18 @@ export interface GraphiQLOptions {
   introspection: boolean;
   /** `JANS_MAX_PAGE_SIZE`: the example operations ask for no larger page. */
   maxPageSize: number;
+  /**
+   * `TRUSTED_DOCUMENTS_MODE=enforce`: only listed documents run, so GraphiQL does not ask for the schema (its
+   * introspection query is not listed) and each tab says why its example is refused.
+   */
+  trustedDocumentsOnly?: boolean;
 }
+
+/** Heads each example tab in enforce mode; a comment, so a tab that is run is still a (refused) operation. */
+export const TRUSTED_DOCUMENTS_NOTICE = `# This service runs trusted documents only (TRUSTED_DOCUMENTS_MODE=enforce):
+# an operation not in its manifest, such as this example, is refused (FORBIDDEN).
+# Paste a listed document's exact text to run it.
+`;
 
 /** The offline GraphiQL page of `GET /graphql` and its assets, all from npm packages: no CDN, no external URL. */
 export function createGraphiQL(options: GraphiQLOptions) {
@@ -181,11 +192,16 @@ export function createGraphiQL(options: GraphiQLOptions) {
   const relative = ASSET_PREFIX.slice(1);
 
   function html(now: Date): string {
+    const notice = options.trustedDocumentsOnly ? TRUSTED_DOCUMENTS_NOTICE : '';
     const config = {
-      tabs: exampleTabs(now, options.maxPageSize).map((tab) => ({ ...tab, headers })),
+      tabs: exampleTabs(now, options.maxPageSize).map((tab) => ({
+        ...tab,
+        query: `${notice}${tab.query}`,
+        headers,
+      })),
       headers,
       showHeaders: headers !== '{}',
-      introspection: options.introspection,
+      introspection: options.introspection && !options.trustedDocumentsOnly,
     };
     // `<` escaped so no value can close the data block.
     const json = JSON.stringify(config).replace(/</g, '\\u003c');

@@ -3,6 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { UpstreamCallListener } from '../janssen/session-api.js';
+import type { UntrustedOutcome } from '../trusted-documents.js';
 
 /** `jans_upstream_circuit_state` values. */
 const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -27,6 +28,8 @@ export interface Metrics {
   readonly onUpstreamCall: UpstreamCallListener;
   /** `createSessionLoader`'s batch callback: the number of keys of each DataLoader batch. */
   readonly onBatch: (size: number) => void;
+  /** Each request `TRUSTED_DOCUMENTS_FILE` does not list: refused, unknown id, or run (log mode). */
+  readonly onUntrustedDocument: (outcome: UntrustedOutcome) => void;
   /** The exposition text, and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -84,6 +87,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'jans_dataloader_batch_size',
     help: 'Keys per DataLoader batch (session by sid)',
     buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [registry],
+  });
+  const untrustedDocuments = new Counter({
+    name: 'jans_graphql_untrusted_documents_total',
+    help: 'Requests for operations not in TRUSTED_DOCUMENTS_FILE: refused (enforce), not_found (unknown id), logged (log mode: run)',
+    labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const circuitState = options.circuitState ?? (() => 'closed');
@@ -150,6 +159,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     onBatch(size) {
       batchSize.observe(size);
+    },
+    onUntrustedDocument(outcome) {
+      untrustedDocuments.inc({ outcome });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
