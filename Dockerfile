@@ -30,4 +30,4 @@ EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `node` directly (not `npm start`): it gets SIGTERM for a graceful stop, and nothing is rebuilt at start.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=30", "--no-memory-reducer", "dist/index.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "--no-memory-reducer", "dist/index.js"]
