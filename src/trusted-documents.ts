@@ -5,6 +5,7 @@ import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, valid
 import type { Logger } from 'pino';
 
 import { shownOperationName } from './logger.js';
+import { RepeatLimiter } from './util/repeat-limiter.js';
 
 /**
  * Trusted documents (persisted-document safelisting): the operations a team's own apps send, listed ahead of time in
@@ -206,7 +207,7 @@ export function createTrustedDocuments(
   options: TrustedDocumentsOptions = {},
 ): TrustedDocuments {
   const { documents, mode } = config;
-  const warnings = new UntrustedWarnings();
+  const warnings = new RepeatLimiter();
   const onUntrusted = options.onUntrusted ?? (() => undefined);
 
   const refuse = (refusal: TrustedDocumentsRefusal, outcome: UntrustedOutcome): Decision => {
@@ -399,52 +400,4 @@ function withoutPersistedQuery(extensions: unknown): Record<string, unknown> | u
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Each unlisted document is logged at most once a minute. */
-const WARNING_INTERVAL_MS = 60_000;
-/**
- * And at most this many documents a minute in all: a client sending a new text per request (a comment with a
- * counter) would otherwise write a line per request. Also bounds the documents remembered.
- */
-const MAX_WARNINGS_PER_INTERVAL = 100;
-
-/** When to log an unlisted document: once a minute per document, and within a budget of lines per minute. */
-export class UntrustedWarnings {
-  /** Documents logged within the last interval, oldest first. */
-  private readonly warnedAt = new Map<string, number>();
-  private windowStart = Number.NEGATIVE_INFINITY;
-  private inWindow = 0;
-  private suppressed = 0;
-
-  /**
-   * Undefined when this document is not to be logged now; otherwise the number of other documents left unlogged
-   * since the last line (over the budget), for that line to report.
-   */
-  take(digest: string, now = Date.now()): number | undefined {
-    const last = this.warnedAt.get(digest);
-    if (last !== undefined && now - last < WARNING_INTERVAL_MS) {
-      return undefined;
-    }
-    if (now - this.windowStart >= WARNING_INTERVAL_MS) {
-      this.windowStart = now;
-      this.inWindow = 0;
-    }
-    if (this.inWindow >= MAX_WARNINGS_PER_INTERVAL) {
-      this.suppressed += 1;
-      return undefined;
-    }
-    this.inWindow += 1;
-    for (const [oldest, at] of this.warnedAt) {
-      if (now - at < WARNING_INTERVAL_MS) {
-        break;
-      }
-      this.warnedAt.delete(oldest);
-    }
-    this.warnedAt.delete(digest);
-    this.warnedAt.set(digest, now);
-    const suppressed = this.suppressed;
-    this.suppressed = 0;
-    return suppressed;
-  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { UntrustedWarnings } from '../src/trusted-documents.js';
+import { RepeatLimiter } from '../src/util/repeat-limiter.js';
 
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -344,9 +344,9 @@ describe('without TRUSTED_DOCUMENTS_FILE', () => {
   });
 });
 
-describe('UntrustedWarnings', () => {
+describe('RepeatLimiter', () => {
   it('logs each document once a minute, and at most 100 documents a minute, reporting those left out', () => {
-    const warnings = new UntrustedWarnings();
+    const warnings = new RepeatLimiter();
     const start = 1_000_000;
     expect(warnings.take('a', start)).toBe(0);
     expect(warnings.take('a', start + 59_999)).toBeUndefined();

@@ -31,6 +31,7 @@ import type { Logger } from 'pino';
 
 import type { TracingConfig, TracesSampler } from '../config.js';
 import { shownOperationName } from '../logger.js';
+import { RepeatLimiter } from '../util/repeat-limiter.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
 
@@ -40,8 +41,6 @@ type ExporterOptions = ConstructorParameters<typeof JsonExporter>[0];
 const SCOPE = 'jans-sessions-graphql';
 /** At most this long for the last export at shutdown. */
 const SHUTDOWN_MS = 5000;
-/** The same SDK complaint (a collector down: one per batch) is logged at most once per this long. */
-const DIAG_REPEAT_MS = 60_000;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
@@ -343,24 +342,21 @@ function samplerOf(name: TracesSampler, ratio: number): Sampler {
 
 /**
  * The SDK's own complaints (an export that failed, a full queue) go to our log at warn, each kind at most once a
- * minute: a collector that is down fails every batch. The kind is the message with its numbers left out ("Dropped
+ * minute and 100 kinds a minute in all (`RepeatLimiter`): a collector that is down fails every batch. The kind is the message with its numbers left out ("Dropped
  * 512 spans" and "Dropped 37 spans" are one). A failed export is logged by its message and code only: the error
  * also holds the collector's response body and a stack.
  */
 function routeDiagnostics(logger: Logger): void {
-  const last = new Map<string, number>();
+  const limiter = new RepeatLimiter();
   const warn = (message: string, fields: Record<string, unknown> = {}) => {
-    const now = Date.now();
-    const kind = message.slice(0, 200).replace(/\d+/g, '#');
-    if (now - (last.get(kind) ?? -Infinity) < DIAG_REPEAT_MS) {
+    const suppressed = limiter.take(message.slice(0, 200).replace(/\d+/g, '#'));
+    if (suppressed === undefined) {
       return;
     }
-    if (last.size >= 100) {
-      // Kinds are few; a flood of new ones is itself worth one line a minute at most.
-      last.clear();
-    }
-    last.set(kind, now);
-    logger.warn({ component: 'opentelemetry', ...fields }, `tracing: ${message}`);
+    logger.warn(
+      { component: 'opentelemetry', ...fields, ...(suppressed > 0 ? { suppressed } : {}) },
+      `tracing: ${message}`,
+    );
   };
   const log = (message: string) => warn(message.length > 500 ? `${message.slice(0, 500)}…` : message);
   diag.setLogger(
