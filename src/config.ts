@@ -280,89 +280,91 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE_REFUSED = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
- * `OTEL_EXPORTER_OTLP_*HEADERS`: `name=value` pairs, comma-separated, percent-encoded (W3C baggage without
- * properties). Refused: what the SDK would silently drop or cut (no `=`, an empty value, a bad `%` escape, a `;`,
- * after which it reads "properties") and what Node would refuse to send. A message names the pair by position,
- * never by its text: the value is usually an API key.
+ * A comma-separated list of percent-encoded pairs (`OTEL_EXPORTER_OTLP_*HEADERS`, `OTEL_RESOURCE_ATTRIBUTES`):
+ * `read` takes one non-blank entry and returns its decoded name and value, or why it is refused. A refusal names
+ * the pair by position, never by its text.
  */
-const otlpHeaders = z
-  .string()
-  .optional()
-  .transform((value, ctx): Record<string, string> => {
-    const headers: Record<string, string> = {};
-    const entries = (value ?? '').split(',');
-    for (const [index, entry] of entries.entries()) {
-      if (entry.trim() === '') {
-        continue;
+const pairList = (rule: string, read: (entry: string) => { name: string; value: string } | string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx): Record<string, string> => {
+      const pairs: Record<string, string> = {};
+      for (const [index, entry] of (value ?? '').split(',').entries()) {
+        if (entry.trim() === '') {
+          continue;
+        }
+        const pair = read(entry);
+        if (typeof pair === 'string') {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${rule}; pair ${index + 1} ${pair}` });
+          return z.NEVER;
+        }
+        pairs[pair.name] = pair.value;
       }
-      const at = entry.indexOf('=');
-      const name = at < 0 ? undefined : percentDecoded(entry.slice(0, at).trim());
-      const decoded = at < 0 ? undefined : percentDecoded(entry.slice(at + 1).trim());
-      const problem =
-        at < 0 || entry.slice(0, at).trim() === ''
-          ? 'is not name=value'
-          : entry.includes(';')
-            ? 'holds a ; (write it %3B)'
-            : name === undefined || decoded === undefined
-              ? 'has a % not followed by two hex digits (write a % as %25)'
-              : decoded === ''
-                ? 'has an empty value'
-                : !HEADER_NAME.test(name)
-                  ? 'has a name that is not an HTTP header name'
-                  : HEADER_VALUE_REFUSED.test(decoded)
-                    ? 'has a value with a control character or one beyond Latin-1'
-                    : undefined;
-      if (problem !== undefined) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          message: `must be comma-separated name=value pairs, values percent-encoded (%2C for a comma); pair ${index + 1} ${problem}`,
-        });
-        return z.NEVER;
-      }
-      headers[name!] = decoded!;
-    }
-    return headers;
-  });
+      return pairs;
+    });
+
+const BAD_ESCAPE = 'has a % not followed by two hex digits (write a % as %25)';
 
 /**
- * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma-separated, with `,` `=` and `%` inside a key or value
- * percent-encoded. Refused as the SDK's detector would discard the whole list (silently): a pair without exactly one
- * `=`, an empty key, a bad `%` escape, a key or value over 255 characters.
+ * `OTEL_EXPORTER_OTLP_*HEADERS`: `name=value` pairs (W3C baggage without properties). Refused: what the SDK would
+ * silently drop or cut (no `=`, an empty value, a bad `%` escape, a `;`, after which it reads "properties") and what
+ * Node would refuse to send. The value is usually an API key.
  */
-const resourceAttributes = z
-  .string()
-  .optional()
-  .transform((value, ctx): Record<string, string> => {
-    const attributes: Record<string, string> = {};
-    const entries = (value ?? '').split(',');
-    for (const [index, entry] of entries.entries()) {
-      if (entry.trim() === '') {
-        continue;
-      }
-      const parts = entry.split('=');
-      const key = parts.length === 2 ? percentDecoded(parts[0]!.trim()) : undefined;
-      const decoded = parts.length === 2 ? percentDecoded(parts[1]!.trim()) : undefined;
-      const problem =
-        parts.length !== 2
-          ? 'has no = or more than one (write a = inside a key or value as %3D)'
-          : parts[0]!.trim() === ''
-            ? 'has an empty key'
-            : key === undefined || decoded === undefined
-              ? 'has a % not followed by two hex digits (write a % as %25)'
-              : key.length > 255 || decoded.length > 255
-                ? 'has a key or value over 255 characters'
-                : undefined;
-      if (problem !== undefined) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          message: `must be comma-separated key=value pairs, with , = and % in keys and values percent-encoded (%2C %3D %25); pair ${index + 1} ${problem}`,
-        });
-        return z.NEVER;
-      }
-      attributes[key!] = decoded!;
+const otlpHeaders = pairList(
+  'must be comma-separated name=value pairs, values percent-encoded (%2C for a comma)',
+  (entry) => {
+    const at = entry.indexOf('=');
+    if (at < 0 || entry.slice(0, at).trim() === '') {
+      return 'is not name=value';
     }
-    return attributes;
-  });
+    if (entry.includes(';')) {
+      return 'holds a ; (write it %3B)';
+    }
+    const name = percentDecoded(entry.slice(0, at).trim());
+    const value = percentDecoded(entry.slice(at + 1).trim());
+    if (name === undefined || value === undefined) {
+      return BAD_ESCAPE;
+    }
+    if (value === '') {
+      return 'has an empty value';
+    }
+    if (!HEADER_NAME.test(name)) {
+      return 'has a name that is not an HTTP header name';
+    }
+    if (HEADER_VALUE_REFUSED.test(value)) {
+      return 'has a value with a control character or one beyond Latin-1';
+    }
+    return { name, value };
+  },
+);
+
+/**
+ * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, with `,` `=` and `%` inside a key or value percent-encoded. Refused
+ * as the SDK's detector would discard the whole list (silently): a pair without exactly one `=`, an empty key, a bad
+ * `%` escape, a key or value over 255 characters.
+ */
+const resourceAttributes = pairList(
+  'must be comma-separated key=value pairs, with , = and % in keys and values percent-encoded (%2C %3D %25)',
+  (entry) => {
+    const parts = entry.split('=');
+    if (parts.length !== 2) {
+      return 'has no = or more than one (write a = inside a key or value as %3D)';
+    }
+    if (parts[0]!.trim() === '') {
+      return 'has an empty key';
+    }
+    const name = percentDecoded(parts[0]!.trim());
+    const value = percentDecoded(parts[1]!.trim());
+    if (name === undefined || value === undefined) {
+      return BAD_ESCAPE;
+    }
+    if (name.length > 255 || value.length > 255) {
+      return 'has a key or value over 255 characters';
+    }
+    return { name, value };
+  },
+);
 
 /**
  * The OpenTelemetry SDK's standard settings for the export, batching, resource and limits. Read and checked only
