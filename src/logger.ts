@@ -64,5 +64,10 @@ export function shownOperationName(name: string | null | undefined): string | nu
   if (name === null || name === undefined) {
     return null;
   }
-  return name.length > MAX_SHOWN_OPERATION_NAME ? `${name.slice(0, MAX_SHOWN_OPERATION_NAME)}…` : name;
+  return shownText(name, MAX_SHOWN_OPERATION_NAME);
+}
+
+/** A caller-chosen text as logs carry it: its first `max` characters and `…` when longer. */
+export function shownText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

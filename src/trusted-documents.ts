@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, validate } from 'graphql';
 import type { Logger } from 'pino';
 
-import { shownOperationName } from './logger.js';
+import { shownOperationName, shownText } from './logger.js';
 import { RepeatLimiter } from './util/repeat-limiter.js';
 
 /**
@@ -61,7 +61,7 @@ export function readTrustedDocuments(file: string): Map<string, string> {
   }
   const documents = new Map<string, string>();
   for (const [key, value] of Object.entries(manifest)) {
-    const shownKey = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+    const shownKey = JSON.stringify(shownText(key, 80));
     const digest = DOCUMENT_ID.exec(key)?.[1]?.toLowerCase();
     if (digest === undefined) {
       throw new TrustedDocumentsError(

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 
 import type { Context } from '../context.js';
 import { InvalidInputError, JanssenApiError } from '../janssen/errors.js';
+import { shownText } from '../logger.js';
 
 import { describeJanssenError } from './errors.js';
 
@@ -33,9 +34,6 @@ export type AuditTarget = Pick<AuditEvent, 'action' | 'sid' | 'userDn'>;
 /** Characters of a sid or DN an audit line keeps: a denied caller's input is not checked yet, and may be huge. */
 const MAX_SHOWN_TARGET = 512;
 
-const shown = (value: string) =>
-  value.length > MAX_SHOWN_TARGET ? `${value.slice(0, MAX_SHOWN_TARGET)}…` : value;
-
 /** Pass-through mode: which bearer token asked (a digest prefix), since the caller is `anonymous` to us. */
 function tokenOf(ctx: Context): { token?: string } {
   const id = ctx.forwardedTokenId();
@@ -65,8 +63,8 @@ export function audit(ctx: Context, event: AuditEvent): void {
       action: event.action,
       caller: ctx.caller.id,
       ...tokenOf(ctx),
-      ...(event.sid === undefined ? {} : { sid: shown(event.sid) }),
-      ...(event.userDn === undefined ? {} : { userDn: shown(event.userDn) }),
+      ...(event.sid === undefined ? {} : { sid: shownText(event.sid, MAX_SHOWN_TARGET) }),
+      ...(event.userDn === undefined ? {} : { userDn: shownText(event.userDn, MAX_SHOWN_TARGET) }),
       outcome: event.outcome,
       ...(event.code === undefined ? {} : { code: event.code }),
       ...(event.change === undefined ? {} : { change: event.change }),

@@ -30,7 +30,7 @@ import {
 import type { Logger } from 'pino';
 
 import type { TracingConfig, TracesSampler } from '../config.js';
-import { shownOperationName } from '../logger.js';
+import { shownOperationName, shownText } from '../logger.js';
 import { RepeatLimiter } from '../util/repeat-limiter.js';
 
 import type { RequestTrace, Tracing, UpstreamCall, UpstreamSpan } from './tracing.js';
@@ -358,7 +358,7 @@ function routeDiagnostics(logger: Logger): void {
       `tracing: ${message}`,
     );
   };
-  const log = (message: string) => warn(message.length > 500 ? `${message.slice(0, 500)}…` : message);
+  const log = (message: string) => warn(shownText(message, 500));
   diag.setLogger(
     { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
