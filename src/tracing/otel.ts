@@ -358,7 +358,15 @@ function routeDiagnostics(logger: Logger): void {
       `tracing: ${message}`,
     );
   };
-  const log = (message: string) => warn(shownText(message, 500));
+  const log = (message: string) => {
+    // Our config reads OTEL_TRACES_SAMPLER and its argument itself (case-insensitively, checked at start) and hands
+    // the SDK a sampler; the SDK still reads them when the provider is built and calls `ALWAYS_ON` "invalid" or an
+    // unset ratio "blank". Its word on them is never the one in force, so it is not passed on.
+    if (message.startsWith('OTEL_TRACES_SAMPLER')) {
+      return;
+    }
+    warn(shownText(message, 500));
+  };
   diag.setLogger(
     { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },

@@ -3,7 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { MAX_SHOWN_OPERATION_NAME } from '../../src/logger.js';
@@ -380,6 +380,30 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
       expect(sent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
       expect(collector.spans()).toEqual([]);
       await collector.close();
+    }
+  });
+
+  it('does not pass on the SDK\'s own complaints about OTEL_TRACES_SAMPLER, which our config read and checked', async () => {
+    // The SDK reads the process environment when the provider is built, whatever sampler it is handed.
+    for (const env of <Record<string, string>[]>[
+      { OTEL_TRACES_SAMPLER: 'ALWAYS_ON' },
+      { OTEL_TRACES_SAMPLER: 'TraceIdRatio' },
+    ]) {
+      for (const [name, value] of Object.entries(env)) {
+        vi.stubEnv(name, value);
+      }
+      try {
+        const { collector, stack: service } = await start(env);
+        const response = await service.gql(SESSIONS);
+        expect(response.body.errors).toBeUndefined();
+        const logs = service.logs;
+        await stopService();
+        expect(collector.spans().length).toBeGreaterThan(0);
+        expect(logs.filter((line) => line.component === 'opentelemetry')).toEqual([]);
+        await collector.close();
+      } finally {
+        vi.unstubAllEnvs();
+      }
     }
   });
 
