@@ -111,13 +111,13 @@ export class FastPath {
    * sets are remembered per operation: a client paging through results sends a handful of distinct ones.
    */
   private costOf(prepared: PreparedOperation, variables: Record<string, unknown> | undefined): number {
-    const key = variables === undefined ? '' : JSON.stringify(variables);
-    const cached = key.length <= MAX_COST_KEY ? prepared.costs.get(key) : undefined;
+    const key = variables === undefined ? '' : smallJson(variables, MAX_COST_KEY);
+    const cached = key === undefined ? undefined : prepared.costs.get(key);
     if (cached !== undefined) {
       return cached;
     }
     const cost = operationCost(this.options.schema, prepared.operation, prepared.fragments, variables ?? {});
-    if (key.length <= MAX_COST_KEY && prepared.costs.size < MAX_COSTS_PER_OPERATION) {
+    if (key !== undefined && prepared.costs.size < MAX_COSTS_PER_OPERATION) {
       prepared.costs.set(key, cost);
     }
     return cost;
@@ -222,6 +222,58 @@ export class FastPath {
       body: withNewline(JSON.stringify({ errors, data: result.data, extensions: result.extensions })),
     };
   }
+}
+
+/**
+ * The JSON text of `value` (a parsed JSON body's, so only JSON's types) when it has at most `max` characters, else
+ * undefined. It stops as soon as the text would be longer: variables nested thousands deep (which `JSON.stringify`
+ * overflowed the stack on, a 500) or a megabyte of them cost no more than `max` characters' worth of walking.
+ */
+export function smallJson(value: unknown, max: number): string | undefined {
+  let length = 0;
+  const parts: string[] = [];
+  const add = (text: string): boolean => {
+    length += text.length;
+    parts.push(text);
+    return length <= max;
+  };
+  const walk = (item: unknown): boolean => {
+    if (item === null || typeof item !== 'object') {
+      // A string, number, boolean or null; anything else cannot come out of JSON.parse. A string is measured
+      // before it is quoted, so a long one is not copied.
+      return (typeof item !== 'string' || item.length <= max) && add(JSON.stringify(item) ?? 'null');
+    }
+    if (Array.isArray(item)) {
+      if (!add('[')) {
+        return false;
+      }
+      for (let i = 0; i < item.length; i += 1) {
+        if ((i > 0 && !add(',')) || !walk(item[i])) {
+          return false;
+        }
+      }
+      return add(']');
+    }
+    if (!add('{')) {
+      return false;
+    }
+    let first = true;
+    for (const name in item) {
+      if (!Object.hasOwn(item, name)) {
+        continue;
+      }
+      if (
+        (!first && !add(',')) ||
+        !add(`${JSON.stringify(name)}:`) ||
+        !walk((item as Record<string, unknown>)[name])
+      ) {
+        return false;
+      }
+      first = false;
+    }
+    return add('}');
+  };
+  return walk(value) ? parts.join('') : undefined;
 }
 
 /**

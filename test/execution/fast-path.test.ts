@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Fault, RouteName } from '../../src/emulator/emulator.js';
+import { smallJson } from '../../src/execution/fast-path.js';
 import { type Stack, type StackOptions, startStack } from '../helpers/stack.js';
 
 /**
@@ -50,11 +51,16 @@ function normalizeBody(body: string): string {
   return body.replace(ERROR_ID, '"errorId":"<errorId>"');
 }
 
+/** A request body sent as this text (one `JSON.stringify` cannot write, e.g. nested thousands deep). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
 async function post(stack: Stack, payload: unknown, headers: Headers, requestId: string): Promise<Answer> {
   const response = await fetch(`${stack.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
-    body: JSON.stringify(payload),
+    body: payload instanceof RawJson ? payload.text : JSON.stringify(payload),
   });
   const body = await response.text();
   const kept: Headers = {};
@@ -818,6 +824,39 @@ describe('fast path answers exactly as Apollo: reads, mutations, caller auth, fa
     await pair.send({ query: mutation, variables: { sid: 12345 } }, { via: 'fast' });
   });
 
+  it('variables nested thousands deep or a megabyte long: the answers of Apollo, not a 500', async () => {
+    const query = tagged(SIDS, 'deep');
+    await pair.twice({ query, variables: { page: { limit: 1 } } });
+    const nested = (depth: number, leaf: string) => '{"a":'.repeat(depth) + leaf + '}'.repeat(depth);
+    const payload = (variables: string) =>
+      new RawJson(`{"query":${JSON.stringify(query)},"operationName":"Sids","variables":${variables}}`);
+    for (const variables of [
+      `{"filter":${nested(6000, '1')}}`,
+      `{"page":{"limit":1},"filter":${'['.repeat(6000)}${']'.repeat(6000)}}`,
+    ]) {
+      const answer = await pair.send(payload(variables), { via: 'apollo' });
+      expect(answer.status).toBe(400);
+      expect(json(answer).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    // Variables that coerce, however long: the fast path answers (the service refuses the value itself).
+    const long = await pair.send(payload(`{"filter":{"clientId":${JSON.stringify('x'.repeat(500_000))}}}`), {
+      via: 'fast',
+    });
+    expect(json(long).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // A scalar may hold anything: representations nested deep are answered by the fast path, as Apollo answers.
+    const entities = tagged(ENTITIES, 'deep');
+    const sid = authenticated().sid;
+    await pair.twice({ query: entities, variables: { representations: [{ __typename: 'Session', sid }] } });
+    const deep = await pair.send(
+      new RawJson(
+        `{"query":${JSON.stringify(entities)},"variables":{"representations":[{"__typename":"Session","sid":"${sid}","x":${nested(6000, '1')}}]}}`,
+      ),
+      { via: 'fast' },
+    );
+    expect(deep.status).toBe(200);
+    expect(json(deep).data?._entities).toMatchObject([{ sid }]);
+  });
+
   it('falls back to Apollo when only the variables push the cost over MAX_COST', async () => {
     const query = `query Costly($page: PageInput) { sessions(page: $page) { nodes { sid state clientId acr expired creationDate expirationDate lastUsedAt authUser userDn userInum } } }`;
     await pair.twice({ query, variables: { page: { limit: 5 } } });
@@ -1035,5 +1074,34 @@ describe('fast path answers exactly as Apollo: upstream faults', () => {
 
   it('the same metrics on both stacks', async () => {
     await pair.expectSameMetrics();
+  });
+});
+
+describe("smallJson (the key of the fast path's cost cache)", () => {
+  it('is JSON.stringify up to the limit, and undefined past it without walking the rest', () => {
+    for (const value of [
+      {},
+      { limit: 20, offset: 40 },
+      {
+        page: { limit: 1 },
+        filter: { state: 'AUTHENTICATED', search: 'a"\\\u2028b' },
+        list: [1, null, true, 'x'],
+      },
+      { nested: [[], [{}]] },
+    ]) {
+      const parsed: unknown = JSON.parse(JSON.stringify(value));
+      expect(smallJson(parsed, 256)).toBe(JSON.stringify(parsed));
+    }
+    // JSON.parse makes `__proto__` an own property.
+    expect(smallJson(JSON.parse('{"__proto__":{"a":1},"b":2}'), 256)).toBe('{"__proto__":{"a":1},"b":2}');
+    const text = JSON.stringify({ s: 'x'.repeat(50) });
+    expect(smallJson(JSON.parse(text), text.length)).toBe(text);
+    expect(smallJson(JSON.parse(text), text.length - 1)).toBeUndefined();
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i += 1) {
+      deep = { a: deep };
+    }
+    expect(smallJson({ deep }, 256)).toBeUndefined();
+    expect(smallJson({ list: new Array(1_000_000).fill(0) }, 256)).toBeUndefined();
   });
 });
