@@ -644,7 +644,7 @@ export const ENVIRONMENT = {
   },
   TRUSTED_DOCUMENTS_FILE: {
     meaning:
-      'manifest of the operations callers may run, {"sha256:<hex>": "<document>"} (graphql-codegen persisted-documents.json)',
+      "manifest of the operations callers may run (graphql-codegen's persisted-documents.json or Apollo's manifest)",
     default: 'unset = any operation',
   },
   TRUSTED_DOCUMENTS_MODE: {

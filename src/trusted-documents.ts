@@ -1,7 +1,15 @@
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, validate } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  validate,
+} from 'graphql';
 import type { Logger } from 'pino';
 
 import { shownOperationName, shownText } from './logger.js';
@@ -10,7 +18,10 @@ import { RepeatLimiter } from './util/repeat-limiter.js';
 /**
  * Trusted documents (persisted-document safelisting): the operations a team's own apps send, listed ahead of time in
  * a manifest, and nothing else. The manifest is graphql-codegen's `persisted-documents.json` (client preset,
- * `persistedDocuments: true`): `{ "sha256:<hex>": "<document text>", ... }`, each key the SHA-256 of its text.
+ * `persistedDocuments: true`): `{ "sha256:<hex>": "<document text>", ... }`, each key the SHA-256 of its text; or
+ * Apollo's persisted query manifest (`@apollo/generate-persisted-query-manifest`): `{ "format":
+ * "apollo-persisted-query-manifest", "version": 1, "operations": [{ "id", "name", "type", "body" }] }`, each id the
+ * SHA-256 of its body. Either way the result is the same: document texts by SHA-256.
  *
  * Requests are decided on before anything else reads them (authentication, parsing, the fast path, Apollo):
  * - by id, GraphQL-over-HTTP's `documentId` (`sha256:<hex>`) or Apollo's `extensions.persistedQuery.sha256Hash`: a
@@ -37,7 +48,14 @@ export class TrustedDocumentsError extends Error {
 /** A manifest key or a `documentId`: `sha256:<64 hex>` (GraphQL over HTTP, graphql-codegen) or the bare digest. */
 const DOCUMENT_ID = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
 
-/** Reads and checks a manifest: a JSON object of at least one document, each key the SHA-256 of its text. */
+/** The `format` of the manifest that `@apollo/generate-persisted-query-manifest` writes. */
+const APOLLO_MANIFEST_FORMAT = 'apollo-persisted-query-manifest';
+const OPERATION_TYPES: readonly string[] = ['query', 'mutation', 'subscription'];
+
+/**
+ * Reads and checks a manifest of at least one document, each listed under the SHA-256 of its text: graphql-codegen's
+ * `persisted-documents.json`, or Apollo's persisted query manifest (told apart by its `format`).
+ */
 export function readTrustedDocuments(file: string): Map<string, string> {
   let text: string;
   try {
@@ -54,37 +72,15 @@ export function readTrustedDocuments(file: string): Map<string, string> {
     // JSON.parse's message quotes the text around the mistake.
     throw new TrustedDocumentsError(`${JSON.stringify(file)} is not valid JSON`);
   }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+  if (!isRecord(manifest)) {
     throw new TrustedDocumentsError(
-      `${JSON.stringify(file)} must hold a JSON object of document texts by id ({"sha256:<hex>": "query …"}), as graphql-codegen's persisted-documents.json does`,
+      `${JSON.stringify(file)} must hold a JSON object of document texts by id ({"sha256:<hex>": "query …"}), as graphql-codegen's persisted-documents.json does, or an Apollo persisted query manifest ({"format": "${APOLLO_MANIFEST_FORMAT}", …})`,
     );
   }
-  const documents = new Map<string, string>();
-  for (const [key, value] of Object.entries(manifest)) {
-    const shownKey = JSON.stringify(shownText(key, 80));
-    const digest = DOCUMENT_ID.exec(key)?.[1]?.toLowerCase();
-    if (digest === undefined) {
-      throw new TrustedDocumentsError(
-        `${JSON.stringify(file)}: key ${shownKey} is not a document id (sha256:<64 hex digits>)`,
-      );
-    }
-    if (typeof value !== 'string') {
-      throw new TrustedDocumentsError(
-        `${JSON.stringify(file)}: the value of ${shownKey} is not a document text`,
-      );
-    }
-    const actual = hash('sha256', value);
-    if (actual !== digest) {
-      throw new TrustedDocumentsError(
-        `${JSON.stringify(file)}: key ${shownKey} is not the SHA-256 of its text (that is sha256:${actual})`,
-      );
-    }
-    const problem = documentProblem(value);
-    if (problem !== undefined) {
-      throw new TrustedDocumentsError(`${JSON.stringify(file)}: the text of ${shownKey} ${problem}`);
-    }
-    documents.set(digest, value);
-  }
+  const documents =
+    manifest.format === APOLLO_MANIFEST_FORMAT
+      ? readApolloManifest(JSON.stringify(file), manifest)
+      : readCodegenManifest(JSON.stringify(file), manifest);
   if (documents.size === 0) {
     throw new TrustedDocumentsError(
       `${JSON.stringify(file)} lists no documents: every operation would be refused`,
@@ -93,8 +89,145 @@ export function readTrustedDocuments(file: string): Map<string, string> {
   return documents;
 }
 
-/** Why a manifest text cannot be run, or undefined: it must parse, and hold operations and fragments only. */
-function documentProblem(text: string): string | undefined {
+/** graphql-codegen's `{"sha256:<hex>": "<text>"}`; `where` is the quoted file name. */
+function readCodegenManifest(where: string, manifest: Record<string, unknown>): Map<string, string> {
+  const documents = new Map<string, string>();
+  for (const [key, value] of Object.entries(manifest)) {
+    const shownKey = JSON.stringify(shownText(key, 80));
+    const digest = DOCUMENT_ID.exec(key)?.[1]?.toLowerCase();
+    if (digest === undefined) {
+      throw new TrustedDocumentsError(
+        `${where}: key ${shownKey} is not a document id (sha256:<64 hex digits>)`,
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new TrustedDocumentsError(`${where}: the value of ${shownKey} is not a document text`);
+    }
+    const actual = hash('sha256', value);
+    if (actual !== digest) {
+      throw new TrustedDocumentsError(
+        `${where}: key ${shownKey} is not the SHA-256 of its text (that is sha256:${actual})`,
+      );
+    }
+    const parsed = parseListed(value);
+    if ('problem' in parsed) {
+      throw new TrustedDocumentsError(`${where}: the text of ${shownKey} ${parsed.problem}`);
+    }
+    documents.set(digest, value);
+  }
+  return documents;
+}
+
+/**
+ * Apollo's `{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{id, body, name, type}]}`.
+ * Apollo Client sends `id` as the APQ `sha256Hash`, so an id must be what this service looks requests up by: the
+ * SHA-256 (hex) of `body`, the generator's default `createOperationId`. `name` and `type`, labels a reviewer reads
+ * and Apollo Client finds an operation's id by, must agree with the body: the generator never writes them otherwise.
+ */
+function readApolloManifest(where: string, manifest: Record<string, unknown>): Map<string, string> {
+  if (manifest.version !== 1) {
+    throw new TrustedDocumentsError(
+      `${where}: an Apollo persisted query manifest's "version" must be 1, the one this service reads (got ${shownValue(manifest.version)})`,
+    );
+  }
+  const { operations } = manifest;
+  if (!Array.isArray(operations)) {
+    throw new TrustedDocumentsError(
+      `${where}: "operations" must be an array of {"id", "body", "name", "type"} (got ${shownValue(operations)})`,
+    );
+  }
+  const documents = new Map<string, string>();
+  /** Where each id was first listed. */
+  const listedAt = new Map<string, number>();
+  for (const [index, operation] of (operations as unknown[]).entries()) {
+    let at = `${where}: operations[${index}]`;
+    if (!isRecord(operation)) {
+      throw new TrustedDocumentsError(`${at} is not an object with "id" and "body"`);
+    }
+    const { id, body } = operation;
+    // Null is absent: a generator may write `"name": null` for an operation without one.
+    const name = operation.name ?? undefined;
+    const type = operation.type ?? undefined;
+    if (name !== undefined) {
+      if (typeof name !== 'string') {
+        throw new TrustedDocumentsError(`${at}: "name" must be a string (got ${shownValue(name)})`);
+      }
+      at += ` (${JSON.stringify(shownText(name, 80))})`;
+    }
+    if (typeof id !== 'string') {
+      throw new TrustedDocumentsError(`${at}: "id" must be a string (got ${shownValue(id)})`);
+    }
+    if (typeof body !== 'string') {
+      throw new TrustedDocumentsError(`${at}: "body" must be a document text (a string)`);
+    }
+    if (type !== undefined && (typeof type !== 'string' || !OPERATION_TYPES.includes(type))) {
+      throw new TrustedDocumentsError(
+        `${at}: "type" must be query, mutation or subscription (got ${shownValue(type)})`,
+      );
+    }
+    const shownId = JSON.stringify(shownText(id, 80));
+    const digest = id.toLowerCase();
+    const first = listedAt.get(digest);
+    if (first !== undefined && documents.get(digest) !== body) {
+      throw new TrustedDocumentsError(
+        `${at}: id ${shownId} is also the id of operations[${first}], with another body`,
+      );
+    }
+    if (hash('sha256', body) !== digest) {
+      throw new TrustedDocumentsError(
+        `${at}: id ${shownId} is not the SHA-256 of its body: the manifest was made with a custom createOperationId, and this service needs the default ids (the SHA-256 hex of each body)`,
+      );
+    }
+    const parsed = parseListed(body);
+    if ('problem' in parsed) {
+      throw new TrustedDocumentsError(`${at}: the body ${parsed.problem}`);
+    }
+    const mismatch = labelMismatch(parsed.document, name, type);
+    if (mismatch !== undefined) {
+      throw new TrustedDocumentsError(
+        `${at}: ${mismatch}; Apollo's generator never writes that: regenerate the manifest`,
+      );
+    }
+    listedAt.set(digest, first ?? index);
+    documents.set(digest, body);
+  }
+  return documents;
+}
+
+/** How an Apollo entry's `name` and `type` disagree with its body, or undefined when they do not. */
+function labelMismatch(
+  document: DocumentNode,
+  name: string | undefined,
+  type: string | undefined,
+): string | undefined {
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const described = name === undefined ? operations : operations.filter((o) => o.name?.value === name);
+  if (described.length === 0) {
+    const names = operations.map((o) => (o.name ? JSON.stringify(shownText(o.name.value, 80)) : 'anonymous'));
+    return `its body has no operation of that name (it has ${names.join(', ')})`;
+  }
+  const other = type === undefined ? undefined : described.find((o) => o.operation !== type);
+  if (other !== undefined) {
+    return `"type" is ${type}, but its body's operation is a ${other.operation}`;
+  }
+  return undefined;
+}
+
+/** A manifest field's value, for a message: a scalar as JSON, cut; an object or array by its kind (it may hold texts). */
+function shownValue(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Array.isArray(value) ? 'an array' : 'an object';
+  }
+  return shownText(JSON.stringify(value), 40);
+}
+
+/** A manifest text parsed, or why it cannot be run: it must parse, and hold operations and fragments only. */
+function parseListed(text: string): { document: DocumentNode } | { problem: string } {
   let document: DocumentNode;
   try {
     document = parse(text, { noLocation: true });
@@ -103,16 +236,18 @@ function documentProblem(text: string): string | undefined {
       throw error;
     }
     const [at] = error.locations ?? [];
-    return `is not a GraphQL document: ${error.message}${at ? ` (line ${at.line}, column ${at.column})` : ''}`;
+    return {
+      problem: `is not a GraphQL document: ${error.message}${at ? ` (line ${at.line}, column ${at.column})` : ''}`,
+    };
   }
   const { definitions } = document;
   if (definitions.some((d) => d.kind !== Kind.OPERATION_DEFINITION && d.kind !== Kind.FRAGMENT_DEFINITION)) {
-    return 'holds a definition that is not an operation or a fragment (a schema?)';
+    return { problem: 'holds a definition that is not an operation or a fragment (a schema?)' };
   }
   if (!definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION)) {
-    return 'holds no operation';
+    return { problem: 'holds no operation' };
   }
-  return undefined;
+  return { document };
 }
 
 /**

@@ -210,6 +210,158 @@ describe('TRUSTED_DOCUMENTS_FILE', () => {
     );
   });
 
+  describe('an Apollo persisted query manifest', () => {
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    // As @apollo/generate-persisted-query-manifest prints them.
+    const BODY = 'query Sessions {\n  sessions {\n    totalCount\n  }\n}';
+    const MUTATION =
+      'mutation DeleteSession($sid: ID!) {\n  deleteSession(sid: $sid) {\n    ...Deleted\n  }\n}\n\nfragment Deleted on DeleteSessionPayload {\n  sid\n  deleted\n}';
+    const operation = (fields: Record<string, unknown> = {}) => ({
+      id: sha256(BODY),
+      name: 'Sessions',
+      type: 'query',
+      body: BODY,
+      ...fields,
+    });
+    const apollo = (operations: unknown, fields: Record<string, unknown> = {}) => ({
+      format: 'apollo-persisted-query-manifest',
+      version: 1,
+      operations,
+      ...fields,
+    });
+
+    it('reads its operations by id, as a graphql-codegen manifest', () => {
+      const config = loadConfig({
+        TRUSTED_DOCUMENTS_FILE: manifest(
+          apollo([
+            operation(),
+            { id: sha256(MUTATION), name: 'DeleteSession', type: 'mutation', body: MUTATION },
+            // Listed twice (manifests of two apps put together), in upper case, without labels or with null ones.
+            { id: sha256(BODY).toUpperCase(), body: BODY },
+            operation({ name: null, type: null }),
+          ]),
+        ),
+      });
+      expect([...config.trustedDocuments!.documents]).toEqual([
+        [sha256(BODY), BODY],
+        [sha256(MUTATION), MUTATION],
+      ]);
+    });
+
+    it.each([
+      [
+        'version 2',
+        apollo([operation()], { version: 2 }),
+        `an Apollo persisted query manifest's "version" must be 1, the one this service reads (got 2)`,
+      ],
+      [
+        'no version',
+        apollo([operation()], { version: undefined }),
+        `an Apollo persisted query manifest's "version" must be 1, the one this service reads (got nothing)`,
+      ],
+      [
+        'version "1"',
+        apollo([operation()], { version: '1' }),
+        `an Apollo persisted query manifest's "version" must be 1, the one this service reads (got "1")`,
+      ],
+      [
+        'no operations',
+        apollo(undefined),
+        '"operations" must be an array of {"id", "body", "name", "type"} (got nothing)',
+      ],
+      [
+        'operations an object',
+        apollo({ [sha256(BODY)]: BODY }),
+        '"operations" must be an array of {"id", "body", "name", "type"} (got an object)',
+      ],
+      ['operations empty', apollo([]), ' lists no documents: every operation would be refused'],
+      ['an operation a string', apollo([BODY]), 'operations[0] is not an object with "id" and "body"'],
+      [
+        'no id',
+        apollo([operation({ id: undefined })]),
+        'operations[0] ("Sessions"): "id" must be a string (got nothing)',
+      ],
+      [
+        'an id a number',
+        apollo([operation({ id: 7 })]),
+        'operations[0] ("Sessions"): "id" must be a string (got 7)',
+      ],
+      [
+        'no body',
+        apollo([operation({ body: undefined })]),
+        'operations[0] ("Sessions"): "body" must be a document text (a string)',
+      ],
+      [
+        'a body an object',
+        apollo([operation({ body: { kind: 'Document' } })]),
+        'operations[0] ("Sessions"): "body" must be a document text (a string)',
+      ],
+      ['a name a number', apollo([operation({ name: 7 })]), 'operations[0]: "name" must be a string (got 7)'],
+      [
+        'a type not an operation type',
+        apollo([operation({ type: 'fragment' })]),
+        'operations[0] ("Sessions"): "type" must be query, mutation or subscription (got "fragment")',
+      ],
+      [
+        'a type a number',
+        apollo([operation({ type: 1 })]),
+        'operations[0] ("Sessions"): "type" must be query, mutation or subscription (got 1)',
+      ],
+      [
+        'an id listed twice with different bodies',
+        apollo([operation(), operation({ body: `${BODY}\n` })]),
+        `operations[1] ("Sessions"): id "${sha256(BODY)}" is also the id of operations[0], with another body`,
+      ],
+      [
+        'a name its body does not have',
+        apollo([operation({ name: 'AllSessions' })]),
+        `operations[0] ("AllSessions"): its body has no operation of that name (it has "Sessions"); Apollo's generator never writes that: regenerate the manifest`,
+      ],
+      [
+        'a mutation typed query',
+        apollo([operation({ id: sha256(MUTATION), name: 'DeleteSession', body: MUTATION })]),
+        `operations[0] ("DeleteSession"): "type" is query, but its body's operation is a mutation; Apollo's generator never writes that: regenerate the manifest`,
+      ],
+    ])('refuses a manifest with %s', (_case, content, message) => {
+      expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(content) })).toBe(
+        `  TRUSTED_DOCUMENTS_FILE: "<dir>/m.json"${message.startsWith(' ') ? '' : ': '}${message}`,
+      );
+    });
+
+    it.each([
+      ['the operation name', 'Sessions'],
+      ['base64 of the body', Buffer.from(BODY).toString('base64')],
+      ['a hash of another text', sha256(BODY.replace(/\s+/g, ' '))],
+      ['a prefixed SHA-256', `sha256:${sha256(BODY)}`],
+    ])('refuses ids from a custom createOperationId (%s), never quoting the body', (_case, id) => {
+      const line = refusal({ TRUSTED_DOCUMENTS_FILE: manifest(apollo([operation({ id })])) });
+      expect(line).toBe(
+        `  TRUSTED_DOCUMENTS_FILE: "<dir>/m.json": operations[0] ("Sessions"): id ${JSON.stringify(id)} is not the SHA-256 of its body: the manifest was made with a custom createOperationId, and this service needs the default ids (the SHA-256 hex of each body)`,
+      );
+      expect(line).not.toContain('totalCount');
+    });
+
+    it('refuses a body that is not an executable GraphQL document, never quoting it', () => {
+      const body = (text: string) => apollo([operation({ id: sha256(text), body: text })]);
+      expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(body('query Sessions { sessions { ')) })).toBe(
+        '  TRUSTED_DOCUMENTS_FILE: "<dir>/m.json": operations[0] ("Sessions"): the body is not a GraphQL document: Syntax Error: Expected Name, found <EOF>. (line 1, column 29)',
+      );
+      expect(refusal({ TRUSTED_DOCUMENTS_FILE: manifest(body('type Query { a: Int }')) })).toMatch(
+        /: operations\[0\] \("Sessions"\): the body holds a definition that is not an operation or a fragment/,
+      );
+    });
+
+    it('reads any other "format" as a graphql-codegen key, as before', () => {
+      expect(
+        refusal({
+          TRUSTED_DOCUMENTS_FILE: manifest(apollo([operation()], { format: 'relay-persisted-queries' })),
+        }),
+      ).toBe(
+        '  TRUSTED_DOCUMENTS_FILE: "<dir>/m.json": key "format" is not a document id (sha256:<64 hex digits>)',
+      );
+    });
+  });
+
   it('refuses TRUSTED_DOCUMENTS_MODE without a manifest, or with a value it does not know', () => {
     expect(refusal({ TRUSTED_DOCUMENTS_MODE: 'enforce' })).toBe(
       '  TRUSTED_DOCUMENTS_MODE: needs TRUSTED_DOCUMENTS_FILE (the manifest of the operations to allow) (got "enforce")',
@@ -268,6 +420,33 @@ describe.concurrent('npm start', () => {
         new RegExp(
           `^  TRUSTED_DOCUMENTS_FILE: ".*persisted-documents\\.json": key "sha256:a{64}" is not the SHA-256 of its text`,
         ),
+      );
+      expect(stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits with code 2 and one line for an Apollo manifest made with a custom createOperationId', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusted-start-'));
+    try {
+      const file = join(dir, 'persisted-query-manifest.json');
+      const body = 'query Sessions {\n  sessions {\n    totalCount\n  }\n}';
+      writeFileSync(
+        file,
+        JSON.stringify({
+          format: 'apollo-persisted-query-manifest',
+          version: 1,
+          operations: [{ id: 'Sessions', name: 'Sessions', type: 'query', body }],
+        }),
+      );
+      const { code, stderr, stdout } = await start([], { TRUSTED_DOCUMENTS_FILE: file });
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('Invalid configuration:');
+      expect(lines[1]).toMatch(
+        /^ {2}TRUSTED_DOCUMENTS_FILE: ".*persisted-query-manifest\.json": operations\[0\] \("Sessions"\): id "Sessions" is not the SHA-256 of its body: the manifest was made with a custom createOperationId/,
       );
       expect(stdout).toBe('');
     } finally {

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { parse, print } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { NOT_TRUSTED_MESSAGE } from '../src/trusted-documents.js';
 import { RepeatLimiter } from '../src/util/repeat-limiter.js';
 
 import { startStack, type Stack } from './helpers/stack.js';
@@ -26,6 +28,32 @@ const MANIFEST = join(dir, 'persisted-documents.json');
 writeFileSync(
   MANIFEST,
   JSON.stringify({ [id(SESSIONS)]: SESSIONS, [id(DELETE)]: DELETE, [sha256(SESSION)]: SESSION }, null, 2),
+);
+
+/** Apollo's manifest, as `npx generate-persisted-query-manifest` writes it: printed bodies, each id its SHA-256. */
+const APOLLO_SESSIONS = print(
+  parse(
+    'query ApolloSessions($page: PageInput) { sessions(page: $page) { totalCount nodes { ...ApolloSessionFields } } } fragment ApolloSessionFields on Session { sid state }',
+  ),
+);
+const APOLLO_DELETE = print(
+  parse('mutation ApolloDeleteSession($sid: ID!) { deleteSession(sid: $sid) { sid deleted } }'),
+);
+/** Built against an older schema: listed, but it does not validate. */
+const APOLLO_RETIRED = print(parse('query ApolloRetired { sessions { retiredField } }'));
+const APOLLO_OPERATIONS = [
+  { id: sha256(APOLLO_SESSIONS), name: 'ApolloSessions', type: 'query', body: APOLLO_SESSIONS },
+  { id: sha256(APOLLO_DELETE), name: 'ApolloDeleteSession', type: 'mutation', body: APOLLO_DELETE },
+  { id: sha256(APOLLO_RETIRED), name: 'ApolloRetired', type: 'query', body: APOLLO_RETIRED },
+];
+const APOLLO_MANIFEST = join(dir, 'persisted-query-manifest.json');
+writeFileSync(
+  APOLLO_MANIFEST,
+  JSON.stringify(
+    { format: 'apollo-persisted-query-manifest', version: 1, operations: APOLLO_OPERATIONS },
+    null,
+    2,
+  ),
 );
 
 afterAll(() => {
@@ -317,6 +345,74 @@ describe('TRUSTED_DOCUMENTS_MODE=log', () => {
     expect(totalOf(await post(stack, { extensions: apq(query) }))).toBe(stack.emulator.store.all().length);
     expect(warnings(stack).filter((line) => line.documentId === id(query))).toHaveLength(1);
     expect((await post(stack, { extensions: apq(SESSIONS) })).body.errors).toBeUndefined();
+  });
+});
+
+describe('an Apollo persisted query manifest, enforced', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { TRUSTED_DOCUMENTS_FILE: APOLLO_MANIFEST } });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  /** What Apollo Client sends with `generatePersistedQueryIdsFromManifest`: the name's id as the hash, no text. */
+  const byManifest = (operationName: string, variables: Record<string, unknown>) => {
+    const operation = APOLLO_OPERATIONS.find((o) => o.name === operationName)!;
+    return {
+      operationName,
+      variables,
+      extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } },
+    };
+  };
+
+  it('runs a listed query and mutation sent by sha256Hash only, as Apollo Client sends them', async () => {
+    const all = stack.emulator.store.all();
+    const page = await post(stack, byManifest('ApolloSessions', { page: { limit: 2 } }));
+    expect(page.status).toBe(200);
+    expect(page.body.errors).toBeUndefined();
+    expect(page.body.data?.sessions).toEqual({
+      totalCount: all.length,
+      nodes: [
+        expect.objectContaining({ sid: expect.any(String), state: expect.any(String) }),
+        expect.anything(),
+      ],
+    });
+
+    // useGETForHashedQueries: a query by hash over GET.
+    const overGet = await get(stack, {
+      operationName: 'ApolloSessions',
+      variables: JSON.stringify({ page: { limit: 1 } }),
+      extensions: JSON.stringify(byManifest('ApolloSessions', {}).extensions),
+    });
+    expect([overGet.status, totalOf(overGet)]).toEqual([200, all.length]);
+
+    const [victim] = all;
+    const deleted = await post(stack, byManifest('ApolloDeleteSession', { sid: victim!.sid }));
+    expect(deleted.body).toEqual({ data: { deleteSession: { sid: victim!.sid, deleted: true } } });
+  });
+
+  it('refuses an unlisted text with FORBIDDEN (403), also when Apollo Client retries a miss with its text', async () => {
+    const calls = stack.emulator.count();
+    const text = await post(stack, { query: UNLISTED });
+    expect(text.status).toBe(403);
+    expect(text.body.errors).toEqual([{ message: NOT_TRUSTED_MESSAGE, extensions: { code: 'FORBIDDEN' } }]);
+    // The persisted-query link's miss and its retry with the text.
+    const miss = await post(stack, { extensions: apq(UNLISTED) });
+    expect([miss.status, codeOf(miss)]).toEqual([404, 'PERSISTED_QUERY_NOT_FOUND']);
+    const retry = await post(stack, { query: UNLISTED, extensions: apq(UNLISTED) });
+    expect([retry.status, codeOf(retry)]).toEqual([403, 'FORBIDDEN']);
+    expect(stack.emulator.count()).toBe(calls);
+  });
+
+  it('warns at start of a listed operation that does not validate against the schema', () => {
+    const [line] = stack.logs.filter((l) =>
+      String(l.msg).startsWith('trusted documents that do not validate'),
+    );
+    expect(line).toMatchObject({ level: 40, count: 1, documentIds: [id(APOLLO_RETIRED)] });
   });
 });
 
