@@ -383,7 +383,7 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     }
   });
 
-  it('does not pass on the SDK\'s own complaints about OTEL_TRACES_SAMPLER, which our config read and checked', async () => {
+  it("does not pass on the SDK's own complaints about OTEL_TRACES_SAMPLER, which our config read and checked", async () => {
     // The SDK reads the process environment when the provider is built, whatever sampler it is handed.
     for (const env of <Record<string, string>[]>[
       { OTEL_TRACES_SAMPLER: 'ALWAYS_ON' },
