@@ -14,7 +14,9 @@ const INCLUSIVE = 'Inclusive bound, as Janssen compares it.';
 export class SessionFilter {
   @Field(() => String, {
     nullable: true,
-    description: 'The user: a full DN (inum=…,ou=people,o=jans) or a bare inum.',
+    description:
+      'The user: a DN under the people base (inum=…,ou=people,o=jans; JANS_PEOPLE_BASE_DN) or a bare inum. A DN ' +
+      'under another base is refused (Janssen would read it as the people-base user with that inum).',
   })
   userDn?: string | null;
 
