@@ -4,7 +4,7 @@
  * would misread are refused before any call. Rules from UPSTREAM-BEHAVIOUR.md §3.
  */
 import { InvalidInputError } from './errors.js';
-import type { SessionIdState, SessionSearchParams, SessionSortColumn } from './session.dto.js';
+import type { SessionId, SessionIdState, SessionSearchParams, SessionSortColumn } from './session.dto.js';
 
 export interface SessionFilterSpec {
   /** A full DN under the people base (`inum=…,ou=people,o=jans`) or a bare inum. */
@@ -192,6 +192,27 @@ function checkSearch(value: string): string {
     throw new InvalidInputError('filter.search', 'cannot contain control characters');
   }
   return value;
+}
+
+/**
+ * Whether `text` occurs, case-sensitively, where the API shows it: in the sid, the user DN, a key or value of the
+ * session attributes, or a client id of the consents (`permissionGrantedMap`). Janssen's `pattern` also matches
+ * its internal `jansId`, which is never returned, and the stored JSON text (attributes config-api does not return,
+ * JSON punctuation), and may ignore case on MySQL (§2.2, §3.3): a session it matched only there is not one the
+ * caller can see they named.
+ */
+export function searchShows(session: SessionId, text: string): boolean {
+  if (session.outsideSid.includes(text) || (session.userDn?.includes(text) ?? false)) {
+    return true;
+  }
+  for (const [key, value] of Object.entries(session.sessionAttributes ?? {})) {
+    if (key.includes(text) || (typeof value === 'string' && value.includes(text))) {
+      return true;
+    }
+  }
+  return Object.keys(session.permissionGrantedMap?.permissionGranted ?? {}).some((clientId) =>
+    clientId.includes(text),
+  );
 }
 
 function checkDate(date: Date, field: string): Date {

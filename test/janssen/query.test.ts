@@ -7,6 +7,7 @@ import {
   formatJanssenDate,
   parseJanssenDate,
   plainDn,
+  searchShows,
   SORT_COLUMNS,
   toUserKeys,
 } from '../../src/janssen/query.js';
@@ -286,5 +287,36 @@ describe('Janssen dates', () => {
 
   it('formats dates without a zone designator', () => {
     expect(formatJanssenDate(at('2025-01-23T07:26:51Z'))).toBe('2025-01-23T07:26:51');
+  });
+});
+
+describe('searchShows: where a search text shows in what the API returns', () => {
+  const session = {
+    outsideSid: 'a1b2c3d4-0000-4000-8000-000000000001',
+    userDn: 'inum=77aa-bb,ou=people,o=jans',
+    sessionAttributes: { acr: 'basic', redirect_uri: 'https://rp.example/cb' },
+    permissionGrantedMap: { permissionGranted: { '2000.c1ie-nt': true } },
+  };
+
+  it.each(['a1b2c3d4', '77aa-bb', 'ou=people', 'redirect_uri', 'rp.example', 'acr', '2000.c1ie'])(
+    'finds %j',
+    (text) => {
+      expect(searchShows(session, text)).toBe(true);
+    },
+  );
+
+  it.each([
+    ['case-sensitively', 'A1B2C3D4'],
+    ['not in the JSON punctuation Janssen searches', '"acr":"basic'],
+    ['not in consent values', 'true'],
+    ['not in the consents key Janssen stores', 'permissionGranted'],
+    ['not in anything else', 'f5fb049e'],
+  ])('does not find text %s (%j)', (_name, text) => {
+    expect(searchShows(session, text)).toBe(false);
+  });
+
+  it('takes a session with no user, attributes or consents', () => {
+    expect(searchShows({ outsideSid: 'abc' }, 'b')).toBe(true);
+    expect(searchShows({ outsideSid: 'abc' }, 'x')).toBe(false);
   });
 });

@@ -60,8 +60,10 @@ export class SessionFilter {
     nullable: true,
     description:
       "A literal substring (case-sensitive) matched against the session's user DN, sid, attributes and consents " +
-      "(Janssen's `pattern`). Refused: blank, or holding `,` `%` `_` `\\` (Janssen would read a list, wildcards " +
-      'or an escape and match more sessions).',
+      "(Janssen's `pattern`). Janssen also matches it against its internal session id, which the API never " +
+      'returns, so a read (sessions, sessionsConnection, sessionStats, User.sessions) may include sessions where ' +
+      'the text shows in no returned field; deleteSessions matches only sessions where it shows. Refused: blank, ' +
+      'or holding `,` `%` `_` `\\` (Janssen would read a list, wildcards or an escape and match more sessions).',
   })
   search?: string | null;
 }
