@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
+import { plainDn } from './janssen/query.js';
 import {
   readTrustedDocuments,
   type TrustedDocumentsConfig,
@@ -111,6 +112,22 @@ const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** A DN of plain `attr=value` RDNs, written with no spaces around `,` and `=`; undefined when unset or blank. */
+const baseDn = optionalString.transform((value, ctx) => {
+  if (value === undefined) {
+    return undefined;
+  }
+  const dn = plainDn(value);
+  if (dn === undefined) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'must be a DN of attr=value parts separated by commas, e.g. ou=people,o=jans',
+    });
+    return z.NEVER;
+  }
+  return dn;
+});
 
 /** A whole number from `min` to `max`, or undefined when unset or blank. */
 const optionalInteger = (min: number, max: number) =>
@@ -423,7 +440,7 @@ const envSchema = z
     JANS_CIRCUIT_THRESHOLD: integer(5, 1, 1000),
     JANS_CIRCUIT_OPEN_MS: integer(5000, 100, 600_000),
     JANS_MAX_PAGE_SIZE: integer(200, 1, 10_000),
-    JANS_PEOPLE_BASE_DN: optionalString,
+    JANS_PEOPLE_BASE_DN: baseDn,
     JANS_API_KEYS: optionalString,
     AUTH_JWKS_URL: httpUrl,
     AUTH_ISSUER: optionalString,
@@ -611,7 +628,7 @@ export const ENVIRONMENT = {
   JANS_CIRCUIT_OPEN_MS: { meaning: 'how long the open circuit fails fast before a probe', default: '5000' },
   JANS_MAX_PAGE_SIZE: { meaning: "upstream maximum limit (Janssen's maxCount)", default: '200' },
   JANS_PEOPLE_BASE_DN: {
-    meaning: 'base DN a bare inum is placed under (revokeUserSessions, User references by inum)',
+    meaning: 'people base DN: a bare inum is placed under it; a user DN must be under it',
     default: 'ou=people,o=jans',
   },
   JANS_API_KEYS: {

@@ -154,6 +154,7 @@ function lazyLoaders(sessions: SessionApi, deps: ContextDeps): Context['loaders'
     get userSessions() {
       return (userSessions ??= createUserSessionsLoader(sessions, {
         maxPageSize: deps.settings.maxPageSize,
+        peopleBaseDn: deps.settings.peopleBaseDn,
       }));
     },
   };

@@ -132,6 +132,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('JANS_PEOPLE_BASE_DN is a plain DN, kept without spaces around , and =', () => {
+    expect(loadConfig({}).upstream.peopleBaseDn).toBe('ou=people,o=jans');
+    expect(loadConfig({ JANS_PEOPLE_BASE_DN: ' ou = Staff , o=corp ' }).upstream.peopleBaseDn).toBe(
+      'ou=Staff,o=corp',
+    );
+    for (const bad of ['people', 'ou=a\\,b,o=jans', 'ou=a+cn=b,o=jans', 'ou=people,,o=jans']) {
+      expect(() => loadConfig({ JANS_PEOPLE_BASE_DN: bad }), bad).toThrow(
+        /JANS_PEOPLE_BASE_DN: must be a DN of attr=value parts/,
+      );
+    }
+  });
+
   it('takes whole numbers written in plain digits only', () => {
     expect(loadConfig({ MAX_BODY_BYTES: ' 2000000 ' }).limits.maxBodyBytes).toBe(2_000_000);
     for (const bad of ['1e6', '0x100000', '1_000_000', '1000000.0', '+1000000', '-5']) {

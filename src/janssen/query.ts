@@ -4,10 +4,10 @@
  * would misread are refused before any call. Rules from UPSTREAM-BEHAVIOUR.md §3.
  */
 import { InvalidInputError } from './errors.js';
-import type { SessionIdState, SessionSearchParams, SessionSortColumn } from './session.dto.js';
+import type { SessionId, SessionIdState, SessionSearchParams, SessionSortColumn } from './session.dto.js';
 
 export interface SessionFilterSpec {
-  /** A full DN (`inum=…,ou=people,o=jans`) or a bare inum. */
+  /** A full DN under the people base (`inum=…,ou=people,o=jans`) or a bare inum. */
   userDn?: string | null;
   state?: SessionIdState | null;
   clientId?: string | null;
@@ -68,7 +68,7 @@ const MAX_VALUE_LENGTH = 256;
 const INUM = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Janssen sids are UUIDs; refuse anything that could change the request path (`/`, `..`, `%`). */
 const SID = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
-/** One RDN of a user DN: `attr=value` with no DN special characters in the value. */
+/** One RDN of a user DN, spaces around its `=` removed: `attr=value` with no DN special characters in the value. */
 const RDN = /^[A-Za-z][A-Za-z0-9-]*=[^,=+<>#;\\"/\p{Cc}]+$/u;
 /** Control characters (C0, DEL, C1). */
 const CONTROL = /\p{Cc}/u;
@@ -78,16 +78,21 @@ export interface QueryLimits {
   maxPageSize: number;
 }
 
+export interface QuerySettings extends QueryLimits {
+  /** `JANS_PEOPLE_BASE_DN`: where Janssen places a user inum, and the only base a user DN may name. */
+  peopleBaseDn: string;
+}
+
 /** Builds `GET /session/search` parameters; throws `InvalidInputError` for anything the upstream cannot express. */
 export function buildSearchParams(
   filter: SessionFilterSpec | null | undefined,
   sort: SessionSortSpec | null | undefined,
   page: PageSpec,
-  limits: QueryLimits,
+  settings: QuerySettings,
 ): SessionSearchParams {
-  checkPage(page, limits);
+  checkPage(page, settings);
   const params: SessionSearchParams = { limit: page.limit, startIndex: page.offset };
-  const pairs = filter ? buildFieldValuePairs(filter) : [];
+  const pairs = filter ? buildFieldValuePairs(filter, settings.peopleBaseDn) : [];
   if (pairs.length > 0) {
     params.fieldValuePair = pairs.join(',');
   }
@@ -112,11 +117,12 @@ export function checkPage(page: PageSpec, limits: QueryLimits): void {
   }
 }
 
-function buildFieldValuePairs(filter: SessionFilterSpec): string[] {
+function buildFieldValuePairs(filter: SessionFilterSpec, peopleBaseDn: string): string[] {
   const pairs: string[] = [];
   if (filter.userDn !== undefined && filter.userDn !== null) {
-    // `userDn=` takes the inum: Janssen rewrites it to `inum=<v>,<people base>` (§3.5 step 4).
-    pairs.push(`userDn=${toInum(filter.userDn, 'filter.userDn')}`);
+    // `userDn=` takes the inum: Janssen rewrites it to `inum=<v>,<people base>` (§3.5 step 4). That is why a DN
+    // must be under the people base: any other would silently become that DN.
+    pairs.push(`userDn=${toUserKeys(filter.userDn, peopleBaseDn, 'filter.userDn').inum}`);
   }
   if (filter.state) {
     pairs.push(`state=${filter.state}`);
@@ -188,6 +194,27 @@ function checkSearch(value: string): string {
   return value;
 }
 
+/**
+ * Whether `text` occurs, case-sensitively, where the API shows it: in the sid, the user DN, a key or value of the
+ * session attributes, or a client id of the consents (`permissionGrantedMap`). Janssen's `pattern` also matches
+ * its internal `jansId`, which is never returned, and the stored JSON text (attributes config-api does not return,
+ * JSON punctuation), and may ignore case on MySQL (§2.2, §3.3): a session it matched only there is not one the
+ * caller can see they named.
+ */
+export function searchShows(session: SessionId, text: string): boolean {
+  if (session.outsideSid.includes(text) || (session.userDn?.includes(text) ?? false)) {
+    return true;
+  }
+  for (const [key, value] of Object.entries(session.sessionAttributes ?? {})) {
+    if (key.includes(text) || (typeof value === 'string' && value.includes(text))) {
+      return true;
+    }
+  }
+  return Object.keys(session.permissionGrantedMap?.permissionGranted ?? {}).some((clientId) =>
+    clientId.includes(text),
+  );
+}
+
 function checkDate(date: Date, field: string): Date {
   if (Number.isNaN(date.getTime())) {
     throw new InvalidInputError(field, 'is not a valid date');
@@ -199,28 +226,30 @@ function checkDate(date: Date, field: string): Date {
   return date;
 }
 
-/** The inum of a user: the value of a DN's leading `inum=` RDN, or the bare inum itself. */
-export function toInum(dnOrInum: string, field: string): string {
-  const value = dnText(dnOrInum, field);
-  if (value.includes('=') || value.includes(',')) {
-    return parseUserDn(value, field).inum;
-  }
-  if (!INUM.test(value)) {
-    throw new InvalidInputError(field, 'must be a user DN (inum=…,ou=people,o=jans) or an inum');
-  }
-  return value;
+/** A user's two keys: the DN Janssen stores for them and their inum. */
+export interface UserKeys {
+  /** `inum=<inum>,<people base>`, the base spelled as configured (Janssen compares DNs by equality, §2.5). */
+  userDn: string;
+  inum: string;
 }
 
-/** The full user DN Janssen's revoke endpoint compares by equality (§2.5); a bare inum is placed under `peopleBaseDn`. */
-export function toUserDn(dnOrInum: string, peopleBaseDn: string, field: string): string {
+/**
+ * Both keys of a user given by a DN under `peopleBaseDn` or by a bare inum. The part of a DN after its `inum=`
+ * RDN must be the people base, compared as LDAP compares these DNs: attribute names and values in any case (`ou`,
+ * `o`, `dc` are case-ignore strings), spaces around `,` and `=` ignored, spaces inside a value significant. Any
+ * other base is refused: Janssen's search takes only the inum and puts it back under the people base, so
+ * `inum=X,ou=admins,o=othercorp` would silently mean `inum=X,<people base>`. The inum keeps its spelling (Janssen
+ * matches it as sent).
+ */
+export function toUserKeys(dnOrInum: string, peopleBaseDn: string, field: string): UserKeys {
   const value = dnText(dnOrInum, field);
   if (value.includes('=') || value.includes(',')) {
-    return parseUserDn(value, field).dn;
+    return parseUserDn(value, peopleBaseDn, field);
   }
   if (!INUM.test(value)) {
-    throw new InvalidInputError(field, 'must be a user DN (inum=…,ou=people,o=jans) or an inum');
+    throw new InvalidInputError(field, `must be a user DN (inum=…,${peopleBaseDn}) or an inum`);
   }
-  return `inum=${value},${peopleBaseDn}`;
+  return { userDn: `inum=${value},${peopleBaseDn}`, inum: value };
 }
 
 /**
@@ -242,22 +271,58 @@ function trimSpaces(value: string): string {
   return value.replace(/^ +| +$/g, '');
 }
 
-function parseUserDn(value: string, field: string): { dn: string; inum: string } {
+function parseUserDn(value: string, peopleBaseDn: string, field: string): UserKeys {
   if (value.length > 512) {
     throw new InvalidInputError(field, 'must be at most 512 characters');
   }
-  const rdns = value.split(',').map(trimSpaces);
-  if (rdns.some((rdn) => !RDN.test(rdn))) {
-    throw new InvalidInputError(field, 'is not a valid DN (expected inum=…,ou=people,o=jans)');
+  const rdns = splitDn(value);
+  if (rdns === undefined) {
+    throw new InvalidInputError(field, `is not a valid DN (expected inum=…,${peopleBaseDn})`);
   }
-  const [first = ''] = rdns;
-  const eq = first.indexOf('=');
-  const attribute = first.slice(0, eq);
-  const inum = first.slice(eq + 1);
+  const [first = ['', ''], ...rest] = rdns;
+  const [attribute, inum] = first;
   if (attribute.toLowerCase() !== 'inum' || !INUM.test(inum)) {
     throw new InvalidInputError(field, 'must start with a valid inum=… RDN');
   }
-  return { dn: rdns.join(','), inum };
+  if (comparableDn(rest) !== comparablePeopleBase(peopleBaseDn)) {
+    throw new InvalidInputError(field, `must be a DN under the people base ${peopleBaseDn} (or a bare inum)`);
+  }
+  return { userDn: `inum=${inum},${peopleBaseDn}`, inum };
+}
+
+/** A DN's RDNs as `[attribute, value]`, spaces around `,` and `=` removed; undefined when one is not `attr=value`. */
+function splitDn(dn: string): [string, string][] | undefined {
+  const rdns: [string, string][] = [];
+  for (const part of dn.split(',')) {
+    const eq = part.indexOf('=');
+    const attribute = trimSpaces(part.slice(0, Math.max(eq, 0)));
+    const value = trimSpaces(part.slice(eq + 1));
+    if (eq < 0 || !RDN.test(`${attribute}=${value}`)) {
+      return undefined;
+    }
+    rdns.push([attribute, value]);
+  }
+  return rdns;
+}
+
+/**
+ * A DN written with no spaces around its `,` and `=`, or undefined when it is not a list of plain `attr=value`
+ * RDNs (no escapes, no multi-valued RDNs, none of `"+<>#;\/`). For checking `JANS_PEOPLE_BASE_DN`.
+ */
+export function plainDn(dn: string): string | undefined {
+  const rdns = splitDn(dn);
+  return rdns?.map(([attribute, value]) => `${attribute}=${value}`).join(',');
+}
+
+/** RDNs in one spelling for comparison: lower case, `,` and `=` with no spaces. */
+function comparableDn(rdns: readonly (readonly [string, string])[]): string {
+  return rdns.map(([attribute, value]) => `${attribute}=${value}`.toLowerCase()).join(',');
+}
+
+/** The configured people base in {@link comparableDn}'s spelling (config has checked it is a plain DN). */
+function comparablePeopleBase(peopleBaseDn: string): string | undefined {
+  const rdns = splitDn(peopleBaseDn);
+  return rdns && comparableDn(rdns);
 }
 
 /** The inum of a user DN as Janssen returns it, or undefined for anything else. */

@@ -1,5 +1,5 @@
 import { InvalidInputError } from './errors.js';
-import { buildSearchParams, parseJanssenDate, type QueryLimits, type SessionFilterSpec } from './query.js';
+import { buildSearchParams, parseJanssenDate, type QuerySettings, type SessionFilterSpec } from './query.js';
 import type { SessionApi } from './session-api.js';
 import { countSessions, findAllSessions } from './session-bulk.js';
 import type { SessionId } from './session.dto.js';
@@ -36,7 +36,7 @@ export async function computeSessionStats(
   api: SessionApi,
   filter: SessionFilterSpec | null,
   now: number,
-  options: { grouped: boolean; limits: QueryLimits },
+  options: { grouped: boolean; limits: QuerySettings },
 ): Promise<SessionStatsResult> {
   if (options.grouped) {
     const {

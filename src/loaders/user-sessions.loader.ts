@@ -39,6 +39,7 @@ export const MAX_SINGLE_USER_READS = 100;
 
 export interface UserSessionsLoaderOptions {
   maxPageSize: number;
+  peopleBaseDn: string;
   onBatch?: (size: number) => void;
 }
 
@@ -53,7 +54,7 @@ export function createUserSessionsLoader(
   api: SessionApi,
   options: UserSessionsLoaderOptions,
 ): DataLoader<UserSessionsKey, UserSessions, string> {
-  const limits = { maxPageSize: options.maxPageSize };
+  const limits = { maxPageSize: options.maxPageSize, peopleBaseDn: options.peopleBaseDn };
   let singleReads = 0;
   // One error for every user past the cap: each would be the same, and each Error captures a stack.
   let tooMany: TooManyCallsError | undefined;

@@ -6,12 +6,14 @@ import {
   checkSid,
   formatJanssenDate,
   parseJanssenDate,
+  plainDn,
+  searchShows,
   SORT_COLUMNS,
-  toInum,
-  toUserDn,
+  toUserKeys,
 } from '../../src/janssen/query.js';
 
-const limits = { maxPageSize: 200 };
+const PEOPLE = 'ou=people,o=jans';
+const limits = { maxPageSize: 200, peopleBaseDn: PEOPLE };
 const page = { limit: 20, offset: 0 };
 const at = (iso: string) => new Date(iso);
 
@@ -40,9 +42,14 @@ describe('buildSearchParams: page', () => {
   });
 
   it('follows the configured upstream maximum', () => {
-    expect(buildSearchParams(null, null, { limit: 500, offset: 0 }, { maxPageSize: 500 }).limit).toBe(500);
     expect(
-      refusal(() => buildSearchParams(null, null, { limit: 51, offset: 0 }, { maxPageSize: 50 })).field,
+      buildSearchParams(null, null, { limit: 500, offset: 0 }, { maxPageSize: 500, peopleBaseDn: PEOPLE })
+        .limit,
+    ).toBe(500);
+    expect(
+      refusal(() =>
+        buildSearchParams(null, null, { limit: 51, offset: 0 }, { maxPageSize: 50, peopleBaseDn: PEOPLE }),
+      ).field,
     ).toBe('page.limit');
   });
 
@@ -191,21 +198,72 @@ describe('buildSearchParams: sort', () => {
 });
 
 describe('user and session identifiers', () => {
-  it('turns a bare inum into the full DN for revoke, and keeps a DN as is', () => {
-    expect(toUserDn('abc-1', 'ou=people,o=jans', 'userDn')).toBe('inum=abc-1,ou=people,o=jans');
-    expect(toUserDn('inum=abc-1,ou=people,o=jans', 'ou=people,o=jans', 'userDn')).toBe(
-      'inum=abc-1,ou=people,o=jans',
+  it('turns a bare inum into the full DN for revoke, and a DN into its inum', () => {
+    expect(toUserKeys('abc-1', PEOPLE, 'userDn')).toEqual({
+      userDn: 'inum=abc-1,ou=people,o=jans',
+      inum: 'abc-1',
+    });
+    expect(toUserKeys('inum=abc-1,ou=people,o=jans', PEOPLE, 'f')).toEqual({
+      userDn: 'inum=abc-1,ou=people,o=jans',
+      inum: 'abc-1',
+    });
+  });
+
+  it.each([
+    'INUM=abc-1,OU=People,O=JANS',
+    ' inum = abc-1 , ou = people , o = jans ',
+    'inum=abc-1,  ou=people,o=jans',
+  ])('reads %j as the people DN: names and base values in any case, spaces around , and =', (dn) => {
+    expect(toUserKeys(dn, PEOPLE, 'f')).toEqual({ userDn: 'inum=abc-1,ou=people,o=jans', inum: 'abc-1' });
+  });
+
+  it('keeps the inum as spelled and the base as configured', () => {
+    expect(toUserKeys('inum=ABC-1,OU=STAFF,o=Corp', 'ou=staff,o=corp', 'f')).toEqual({
+      userDn: 'inum=ABC-1,ou=staff,o=corp',
+      inum: 'ABC-1',
+    });
+  });
+
+  it.each([
+    'inum=abc-1,ou=admins,o=othercorp',
+    'INUM=abc-1,dc=x',
+    'inum=abc-1',
+    'inum=abc-1,ou=people',
+    'inum=abc-1,ou=people,o=jans,dc=x',
+    'inum=abc-1,o=jans,ou=people',
+    'inum=abc-1,ou=peo ple,o=jans',
+  ])('refuses %j, which is not under the people base, naming the base', (dn) => {
+    const error = refusal(() => toUserKeys(dn, PEOPLE, 'filter.userDn'));
+    expect(error.field).toBe('filter.userDn');
+    expect(error.message).toBe(
+      'filter.userDn: must be a DN under the people base ou=people,o=jans (or a bare inum)',
     );
-    expect(toInum('inum=abc-1,ou=people,o=jans', 'f')).toBe('abc-1');
+  });
+
+  it('a filter by a DN sends only its inum, which Janssen places under the people base', () => {
+    expect(
+      buildSearchParams({ userDn: 'inum=abc-1,OU=people,o=jans' }, null, page, limits).fieldValuePair,
+    ).toBe('userDn=abc-1');
+    expect(
+      refusal(() => buildSearchParams({ userDn: 'inum=abc-1,ou=admins,o=othercorp' }, null, page, limits))
+        .field,
+    ).toBe('filter.userDn');
   });
 
   it.each(['inum=abc-1\t,ou=people,o=jans', 'inum=abc-1,ou=people,o=jans\n', 'abc-1\r\n', '\u0000abc-1'])(
     'refuses a DN or inum with control characters (%j) instead of trimming it into another',
     (dn) => {
-      expect(() => toUserDn(dn, 'ou=people,o=jans', 'userDn')).toThrow(/cannot contain control characters/);
-      expect(() => toInum(dn, 'userDn')).toThrow(/cannot contain control characters/);
+      expect(() => toUserKeys(dn, PEOPLE, 'userDn')).toThrow(/cannot contain control characters/);
     },
   );
+
+  it('plainDn writes a DN without spaces around , and =, and refuses escapes and multi-valued RDNs', () => {
+    expect(plainDn(' ou = people , o=jans')).toBe('ou=people,o=jans');
+    expect(plainDn('ou=People,o=Jans')).toBe('ou=People,o=Jans');
+    for (const dn of ['ou=a\\,b,o=jans', 'ou=a+cn=b,o=jans', 'people', 'ou=,o=jans', '=x', 'ou=a,,o=jans']) {
+      expect(plainDn(dn)).toBeUndefined();
+    }
+  });
 
   it.each(['..', '.', 'a/b', 'a%2Fb', '', 'x'.repeat(129), 'a b', 'a?b', '-a', '_a', '~a', '...a'])(
     'refuses sid %j, saying what a sid is',
@@ -229,5 +287,36 @@ describe('Janssen dates', () => {
 
   it('formats dates without a zone designator', () => {
     expect(formatJanssenDate(at('2025-01-23T07:26:51Z'))).toBe('2025-01-23T07:26:51');
+  });
+});
+
+describe('searchShows: where a search text shows in what the API returns', () => {
+  const session = {
+    outsideSid: 'a1b2c3d4-0000-4000-8000-000000000001',
+    userDn: 'inum=77aa-bb,ou=people,o=jans',
+    sessionAttributes: { acr: 'basic', redirect_uri: 'https://rp.example/cb' },
+    permissionGrantedMap: { permissionGranted: { '2000.c1ie-nt': true } },
+  };
+
+  it.each(['a1b2c3d4', '77aa-bb', 'ou=people', 'redirect_uri', 'rp.example', 'acr', '2000.c1ie'])(
+    'finds %j',
+    (text) => {
+      expect(searchShows(session, text)).toBe(true);
+    },
+  );
+
+  it.each([
+    ['case-sensitively', 'A1B2C3D4'],
+    ['not in the JSON punctuation Janssen searches', '"acr":"basic'],
+    ['not in consent values', 'true'],
+    ['not in the consents key Janssen stores', 'permissionGranted'],
+    ['not in anything else', 'f5fb049e'],
+  ])('does not find text %s (%j)', (_name, text) => {
+    expect(searchShows(session, text)).toBe(false);
+  });
+
+  it('takes a session with no user, attributes or consents', () => {
+    expect(searchShows({ outsideSid: 'abc' }, 'b')).toBe(true);
+    expect(searchShows({ outsideSid: 'abc' }, 'x')).toBe(false);
   });
 });

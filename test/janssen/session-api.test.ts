@@ -64,7 +64,7 @@ describe('SessionApi against the emulator over HTTP', () => {
       { state: 'authenticated', search: 'inum=' },
       { field: 'EXPIRATION_DATE', order: 'DESC' },
       { limit: 5, offset: 0 },
-      { maxPageSize: 200 },
+      { maxPageSize: 200, peopleBaseDn: 'ou=people,o=jans' },
     );
     const page = await api.searchSessions(params);
     const request = emulator.requests.at(-1);

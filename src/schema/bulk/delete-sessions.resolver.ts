@@ -2,7 +2,7 @@ import { Arg, Ctx, Int, Mutation, Resolver } from 'type-graphql';
 
 import type { Context } from '../../context.js';
 import { InvalidInputError } from '../../janssen/errors.js';
-import { buildSearchParams } from '../../janssen/query.js';
+import { buildSearchParams, searchShows } from '../../janssen/query.js';
 import { deleteSessions, findAllSessions } from '../../janssen/session-bulk.js';
 import { audit, failureOf } from '../audit.js';
 import { requireMutationRight } from '../auth.js';
@@ -16,13 +16,20 @@ import { DeleteSessionsPayload } from './delete-sessions.type.js';
 export const MAX_BULK_DELETE = 1000;
 /** Deletions in flight at once. */
 const DELETE_CONCURRENCY = 4;
+/**
+ * With `search`: Janssen's matches read at most, to tell whether more than `max` show the text (as many as
+ * `sessionStats` reads). Hidden-only matches are few in practice (jansId and sid are both random UUIDs).
+ */
+export const MAX_SEARCH_READ = 10_000;
 
 @Resolver()
 export class DeleteSessionsResolver {
   @Mutation(() => DeleteSessionsPayload, {
     description:
       'Deletes every session matching the filter (any state), or with dryRun (the default) only reports them. ' +
-      'An empty filter is refused; more than `max` matches deletes nothing and sets truncated.',
+      'An empty filter is refused; more than `max` matches deletes nothing and sets truncated. With `search`, ' +
+      'only sessions where the text shows (sid, userDn, sessionAttributes keys or values, permissionGrantedMap ' +
+      "client ids) match: not those Janssen's search found only by its internal id.",
   })
   // type-graphql lists arguments in the reverse order of their decorators: this prints (filter, dryRun, max).
   async deleteSessions(
@@ -59,7 +66,26 @@ export class DeleteSessionsResolver {
       { limit: 1, offset: 0 },
       ctx.settings,
     );
-    const found = await findAllSessions(ctx.sessions, params, max, maxPageSize);
+    // Janssen's `pattern` also matches its internal jansId (never returned) and stored JSON text: only sessions
+    // where the text shows are matched, so a dry run lists exactly what a real run deletes.
+    const search = params.pattern;
+    const found = await findAllSessions(
+      ctx.sessions,
+      params,
+      max,
+      maxPageSize,
+      search === undefined
+        ? {}
+        : { keep: (session) => searchShows(session, search), maxRead: MAX_SEARCH_READ },
+    );
+    if (found.undecided) {
+      throw new InvalidInputError(
+        'filter.search',
+        `${MAX_SEARCH_READ} of Janssen's matches were read without telling whether more than max show the ` +
+          'text (the others match only where the API shows nothing); use a longer search or another filter field',
+      );
+    }
+    const excluded = search === undefined ? {} : { excluded: found.excluded };
     const payload: DeleteSessionsPayload = {
       matched: found.total,
       deleted: 0,
@@ -70,7 +96,7 @@ export class DeleteSessionsResolver {
     };
     if (dryRun || found.truncated) {
       ctx.log.info(
-        { caller: ctx.caller.id, matched: found.total, dryRun, truncated: found.truncated },
+        { caller: ctx.caller.id, matched: found.total, ...excluded, dryRun, truncated: found.truncated },
         'bulk delete previewed',
       );
       return payload;
@@ -106,6 +132,7 @@ export class DeleteSessionsResolver {
       {
         caller: ctx.caller.id,
         matched: found.total,
+        ...excluded,
         deleted: payload.deleted,
         failed: payload.failed.length,
       },

@@ -18,7 +18,11 @@ export class DeleteSessionFailure {
 
 @ObjectType({ simpleResolvers: true })
 export class DeleteSessionsPayload {
-  @Field(() => Int, { description: 'Sessions matching the filter when it ran.' })
+  @Field(() => Int, {
+    description:
+      'Sessions matching the filter when it ran (with `search`: those where the text shows). When truncated ' +
+      'with `search`, at most this many: the matches past `max` were not all read.',
+  })
   matched!: number;
 
   @Field(() => Int, { description: 'Sessions deleted (0 in a dry run).' })

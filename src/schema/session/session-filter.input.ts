@@ -14,7 +14,9 @@ const INCLUSIVE = 'Inclusive bound, as Janssen compares it.';
 export class SessionFilter {
   @Field(() => String, {
     nullable: true,
-    description: 'The user: a full DN (inum=…,ou=people,o=jans) or a bare inum.',
+    description:
+      'The user: a DN under the people base (inum=…,ou=people,o=jans; JANS_PEOPLE_BASE_DN) or a bare inum. A DN ' +
+      'under another base is refused (Janssen would read it as the people-base user with that inum).',
   })
   userDn?: string | null;
 
@@ -58,8 +60,10 @@ export class SessionFilter {
     nullable: true,
     description:
       "A literal substring (case-sensitive) matched against the session's user DN, sid, attributes and consents " +
-      "(Janssen's `pattern`). Refused: blank, or holding `,` `%` `_` `\\` (Janssen would read a list, wildcards " +
-      'or an escape and match more sessions).',
+      "(Janssen's `pattern`). Janssen also matches it against its internal session id, which the API never " +
+      'returns, so a read (sessions, sessionsConnection, sessionStats, User.sessions) may include sessions where ' +
+      'the text shows in no returned field; deleteSessions matches only sessions where it shows. Refused: blank, ' +
+      'or holding `,` `%` `_` `\\` (Janssen would read a list, wildcards or an escape and match more sessions).',
   })
   search?: string | null;
 }

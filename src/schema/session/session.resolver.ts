@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import type { Context } from '../../context.js';
-import { buildSearchParams, checkSid, toUserDn } from '../../janssen/query.js';
+import { buildSearchParams, checkSid, toUserKeys } from '../../janssen/query.js';
 import { audited, type AuditTarget } from '../audit.js';
 import { requireMutationRight } from '../auth.js';
 import { User } from '../user/user.type.js';
@@ -55,20 +55,21 @@ export class SessionResolver {
 
   @Mutation(() => RevokeUserSessionsPayload, {
     description:
-      'Revokes every authenticated session of a user (and their tokens). Takes a full DN or a bare inum.',
+      'Revokes every authenticated session of a user (and their tokens). Takes a DN under the people base ' +
+      '(inum=…,ou=people,o=jans) or a bare inum; the payload names the DN used.',
   })
   async revokeUserSessions(
     @Arg('userDn', () => String) userDn: string,
     @Ctx() ctx: Context,
   ): Promise<RevokeUserSessionsPayload> {
-    // The audit line names the full DN once the input is one (a bare inum expanded), what was sent before that.
+    // The audit line names the DN sent (a bare inum expanded, the people base as configured), what was given before.
     const target: AuditTarget = { action: 'revokeUserSessions', userDn };
     const revoked = await audited(
       ctx,
       target,
       () => {
         requireMutationRight(ctx);
-        target.userDn = toUserDn(userDn, ctx.settings.peopleBaseDn, 'userDn');
+        target.userDn = toUserKeys(userDn, ctx.settings.peopleBaseDn, 'userDn').userDn;
         return ctx.sessions.revokeUserSessions(target.userDn);
       },
       (any) => (any ? 'revoked' : 'not_found'),

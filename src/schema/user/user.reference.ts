@@ -2,28 +2,25 @@ import type { GraphQLError, GraphQLResolveInfo } from 'graphql';
 
 import type { Context } from '../../context.js';
 import { InvalidInputError } from '../../janssen/errors.js';
-import { toInum, toUserDn } from '../../janssen/query.js';
+import { toUserKeys } from '../../janssen/query.js';
 import { locateError } from '../errors.js';
 import { representationField, withTypename } from '../representation-field.js';
 
 import type { User } from './user.type.js';
 
-/** Both keys of a user from either one; no upstream call. Errors name the key as `representations.<index>.<key>`. */
+/**
+ * Both keys of a user from either one (a DN must be under the people base); no upstream call. Errors name the key
+ * as `representations.<index>.<key>`.
+ */
 export function toUser(
   reference: { userDn?: string | null; inum?: string | null },
   peopleBaseDn: string,
 ): User {
   if (reference.userDn) {
-    const field = representationField(reference, 'userDn');
-    return {
-      userDn: toUserDn(reference.userDn, peopleBaseDn, field),
-      inum: toInum(reference.userDn, field),
-    };
+    return toUserKeys(reference.userDn, peopleBaseDn, representationField(reference, 'userDn'));
   }
   if (reference.inum) {
-    const field = representationField(reference, 'inum');
-    const inum = toInum(reference.inum, field);
-    return { userDn: toUserDn(inum, peopleBaseDn, field), inum };
+    return toUserKeys(reference.inum, peopleBaseDn, representationField(reference, 'inum'));
   }
   throw new InvalidInputError(representationField(reference), 'a User reference needs userDn or inum');
 }
