@@ -155,6 +155,39 @@ describe('a DELETE whose answer is lost', () => {
     }
   });
 
+  it('deleteSessions says per session what is known of a failed DELETE: UNKNOWN or NOT_APPLIED', async () => {
+    const BULK = `mutation Bulk($search: String!) {
+      deleteSessions(filter: { search: $search }, dryRun: false, max: 10) {
+        matched deleted failed { sid code message outcome }
+      }
+    }`;
+    // Deleted, answer lost, and the check GET fails too: it may be gone.
+    const gone = sidAt(2);
+    stack.emulator.setFault('delete', { reset: true, afterHandling: true });
+    stack.emulator.setFault('get', { status: 503 });
+    const unknown = await stack.gql<{ deleteSessions: unknown }, { search: string }>(BULK, { search: gone });
+    expect(unknown.body.errors).toBeUndefined();
+    expect(unknown.body.data?.deleteSessions).toMatchObject({
+      matched: 1,
+      deleted: 0,
+      failed: [{ sid: gone, code: 'UPSTREAM_UNAVAILABLE', outcome: 'UNKNOWN' }],
+    });
+    expect(stack.emulator.store.get(gone)).toBeUndefined();
+    // Refused before Janssen acted: nothing changed, deleting again is safe.
+    stack.emulator.setFault('*', null);
+    const kept = sidAt(3);
+    stack.emulator.setFault('delete', { reset: true });
+    const notApplied = await stack.gql<{ deleteSessions: unknown }, { search: string }>(BULK, {
+      search: kept,
+    });
+    expect(notApplied.body.data?.deleteSessions).toMatchObject({
+      matched: 1,
+      deleted: 0,
+      failed: [{ sid: kept, code: 'UPSTREAM_UNAVAILABLE', outcome: 'NOT_APPLIED' }],
+    });
+    expect(stack.emulator.store.get(kept)).toBeDefined();
+  });
+
   it('a 502 after deleting: the check GET turns it into deleted: true', async () => {
     const sid = sidAt(1);
     stack.emulator.setFault('delete', { status: 502, afterHandling: true });

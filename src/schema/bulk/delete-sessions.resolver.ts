@@ -1,7 +1,7 @@
 import { Arg, Ctx, Int, Mutation, Resolver } from 'type-graphql';
 
 import type { Context } from '../../context.js';
-import { InvalidInputError } from '../../janssen/errors.js';
+import { InvalidInputError, JanssenApiError } from '../../janssen/errors.js';
 import { buildSearchParams, searchShows } from '../../janssen/query.js';
 import { deleteSessions, findAllSessions } from '../../janssen/session-bulk.js';
 import { audit, failureOf } from '../audit.js';
@@ -125,7 +125,12 @@ export class DeleteSessionsResolver {
         payload.failed.push({ sid, code: 'NOT_FOUND', message: 'No session with this sid any more' });
       } else {
         const { code, message } = describeJanssenError(result);
-        payload.failed.push({ sid, code, message });
+        payload.failed.push({
+          sid,
+          code,
+          message,
+          outcome: result instanceof JanssenApiError ? (result.details.outcome ?? null) : null,
+        });
       }
     }
     ctx.log.info(

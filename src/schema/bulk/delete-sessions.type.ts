@@ -14,6 +14,15 @@ export class DeleteSessionFailure {
 
   @Field(() => String)
   message!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'What is known of the change, as `extensions.outcome` of a failed deleteSession: NOT_APPLIED (nothing was ' +
+      "changed, deleting again is safe) or UNKNOWN (Janssen's answer was lost and checking failed too: the " +
+      'session may be deleted). Null for NOT_FOUND.',
+  })
+  outcome?: string | null;
 }
 
 @ObjectType({ simpleResolvers: true })
