@@ -63,6 +63,26 @@ describe('Query.sessionsConnection (Relay)', () => {
     expect(page.totalCount).toBe(stack.emulator.store.all().length);
   });
 
+  it('a cursor belongs to the search, not its spelling: explicit nulls take it, another filter does not', async () => {
+    const filter = { state: 'AUTHENTICATED' as const };
+    const page = await connection({ filter, sort, first: 2 });
+    const next = await connection({ filter, sort, first: 2, after: page.pageInfo.endCursor });
+    for (const respelled of [
+      { ...filter, clientId: null, search: null },
+      { ...filter, userDn: null, expiresAfter: null },
+    ]) {
+      const same = await connection({ filter: respelled, sort, first: 2, after: page.pageInfo.endCursor });
+      expect(same.edges).toEqual(next.edges);
+    }
+    const other = await stack.gql(SessionsConnectionDocument, {
+      filter: { state: 'UNAUTHENTICATED' },
+      sort,
+      first: 2,
+      after: page.pageInfo.endCursor,
+    });
+    expect(other.body.errors?.[0]?.message).toMatch(/belongs to another filter or sort/);
+  });
+
   it('refuses first with last, a foreign cursor, and garbage', async () => {
     const first = await connection({ sort, first: 2 });
     const cases = [

@@ -45,11 +45,13 @@ export class SessionConnectionResolver {
         throw new InvalidInputError(name, `must be between 0 and ${max}`);
       }
     }
-    const fingerprint = fingerprintOf([filter, sort]);
-    const afterOffset = after === null ? -1 : decodeCursor(after, fingerprint, 'after');
-    const beforeOffset = before === null ? undefined : decodeCursor(before, fingerprint, 'before');
     // Validates filter and sort before any upstream call.
     const base = buildSearchParams(filter, sort, { limit: 1, offset: 0 }, ctx.settings);
+    // Cursors belong to the search Janssen is asked, not to how the caller spelled it: explicit nulls, a DN or its
+    // inum, one instant in two zones give the same search, and so take each other's cursors.
+    const fingerprint = fingerprintOf([base.fieldValuePair, base.pattern, base.sortBy, base.sortOrder]);
+    const afterOffset = after === null ? -1 : decodeCursor(after, fingerprint, 'after');
+    const beforeOffset = before === null ? undefined : decodeCursor(before, fingerprint, 'before');
 
     let start = afterOffset + 1;
     let end = beforeOffset; // exclusive
