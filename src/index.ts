@@ -17,6 +17,8 @@ const LISTEN_ERRORS: Record<string, string> = {
   EADDRINUSE: 'the port is already in use',
   EACCES: 'permission denied (ports below 1024 need privileges)',
   EADDRNOTAVAIL: 'this machine has no such address',
+  ENOTFOUND: 'no such host name',
+  EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
 };
 
 /** A start-up failure with a message for the operator, printed without a stack trace. */

@@ -481,6 +481,18 @@ describe.concurrent('npm start', () => {
     }
   });
 
+  it('exits with code 1 and one line, no stack trace, when HOST is no host name it can resolve', async () => {
+    const { code, stderr } = await start([], {
+      HOST: 'no-such-host.invalid',
+      JANS_CONFIG_API_URL: 'http://127.0.0.1:1/jans-config-api',
+      LOG_LEVEL: 'silent',
+    });
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(
+      /^Cannot listen on no-such-host\.invalid:4000: (no such host name \(ENOTFOUND\)|the host name could not be resolved \(DNS did not answer\) \(EAI_AGAIN\)); set PORT or HOST$/,
+    );
+  });
+
   it('lists every variable with its meaning and default under --help', async () => {
     const { code, stdout } = await start(['--help'], {});
     expect(code).toBe(0);
