@@ -583,6 +583,17 @@ const envSchema = z
         message: 'is required with AUTH_JWKS_URL',
       });
     }
+    // Fails closed, as above: settings of caller JWTs without AUTH_JWKS_URL would be silently ignored (no JWT is
+    // accepted, and API keys may mutate whatever AUTH_MUTATION_SCOPE says).
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_MUTATION_SCOPE'] as const) {
+      if (!env.AUTH_JWKS_URL && env[name] !== undefined) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [name],
+          message: 'needs AUTH_JWKS_URL (it applies to caller JWTs, which are only accepted with it)',
+        });
+      }
+    }
   });
 
 /** Name of an environment variable the service reads. */

@@ -40,6 +40,27 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/JANS_CONFIG_API_URL: must be the config API base, ending in \/jans-config-api/);
   });
 
+  it('refuses caller-JWT settings without AUTH_JWKS_URL, which would be silently ignored', () => {
+    const attempt = () =>
+      loadConfig({
+        JANS_API_KEYS: 'a-key-1234',
+        AUTH_ISSUER: 'https://idp.example.org',
+        AUTH_AUDIENCE: 'sessions',
+        AUTH_MUTATION_SCOPE: 'sessions.delete',
+      });
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_MUTATION_SCOPE']) {
+      expect(attempt).toThrow(new RegExp(`${name}: needs AUTH_JWKS_URL`));
+    }
+    expect(() =>
+      loadConfig({
+        AUTH_JWKS_URL: 'https://idp.example.org/jwks',
+        AUTH_ISSUER: 'https://idp.example.org',
+        AUTH_AUDIENCE: 'sessions',
+        AUTH_MUTATION_SCOPE: 'sessions.delete',
+      }),
+    ).not.toThrow();
+  });
+
   it('never echoes a secret it refuses', () => {
     expect(() => loadConfig({ JANS_API_KEYS: 'ok,sha256:not-hex-secret' })).toThrow(/JANS_API_KEYS: must be/);
     expect(() => loadConfig({ JANS_API_KEYS: 'ok,sha256:not-hex-secret' })).not.toThrow(/not-hex-secret/);
