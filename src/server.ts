@@ -145,7 +145,7 @@ export async function createServer(
     onUpstreamCall: metrics.onUpstreamCall,
     onBatch: metrics.onBatch,
   };
-  const authenticate = createCallerAuthenticator(config.auth);
+  const authenticate = createCallerAuthenticator(config.auth, { logger });
   const readiness = createReadiness({ http: janssen, tokens });
   const trusted = config.trustedDocuments
     ? createTrustedDocuments(config.trustedDocuments, { onUntrusted: metrics.onUntrustedDocument })
@@ -444,12 +444,13 @@ export async function createServer(
     } finally {
       trace?.end(res.headersSent ? res.statusCode : undefined);
     }
-    // 4xx only: a 500 was logged with its error already.
+    // Not a 500: it was logged with its error already. A 503 (the callers' key server down) is, as its cause is
+    // logged once a minute only.
     if (
       url.pathname === '/graphql' &&
       !scope.operationLogged &&
       res.statusCode >= 400 &&
-      res.statusCode < 500
+      res.statusCode !== 500
     ) {
       scope.log.info(
         {
