@@ -10,7 +10,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 
-import { createCallerAuthenticator, readBearerCredential } from './caller-auth.js';
+import { type Caller, createCallerAuthenticator, readBearerCredential } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
@@ -357,12 +357,12 @@ export async function createServer(
       req.headers.authorization === undefined ? undefined : req.headersDistinct.authorization,
     );
     const apiKey = req.headers['x-api-key'];
+    // Once per request: a refusal the fast path meets is Apollo's to send, and a second check would verify the
+    // JWT (and, with the key server down, wait for it) again.
+    let caller: Promise<Caller> | undefined;
     const createRequestContext = async () => {
-      const caller = await authenticate({
-        bearer,
-        apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
-      });
-      return createContext(deps, { bearer, requestId, caller, scope });
+      caller ??= authenticate({ bearer, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey });
+      return createContext(deps, { bearer, requestId, caller: await caller, scope });
     };
     if (req.method === 'POST' && config.fastPath) {
       const answer = await fastPath.execute({

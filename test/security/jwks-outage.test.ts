@@ -171,6 +171,16 @@ describe('a key server that answers, but not with a key set', () => {
     },
   );
 
+  it('asks the key server once per request, even when the fast path hands the request to Apollo', async () => {
+    keys.mode = '503';
+    // Apollo answers it once (with the API key), so the fast path knows the operation.
+    expect((await stack.gql(SessionsDocument, {}, { 'x-api-key': key })).status).toBe(200);
+    keys.hits = 0;
+    const response = await stack.gql(SessionsDocument, {}, { authorization: `Bearer ${await token()}` });
+    expect(response.status).toBe(503);
+    expect(keys.hits).toBe(1);
+  });
+
   it('once the key server is back, the same kind of token reads; a forged one is 401 invalid_token', async () => {
     keys.mode = 'up';
     const response = await stack.gql(SessionsDocument, {}, { authorization: `Bearer ${await token()}` });
