@@ -129,6 +129,16 @@ describe('AUTH_JWKS_URL on a port nothing listens on (client-credentials mode)',
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
+  it('counts the refusal in jans_graphql_errors_total as UPSTREAM_UNAVAILABLE', async () => {
+    const scrape = async () => (await fetch(`${stack.url}/metrics`)).text();
+    const count = (text: string) =>
+      Number(/^jans_graphql_errors_total\{code="UPSTREAM_UNAVAILABLE"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    const before = count(await scrape());
+    const token = await stack.emulator.issueJwt({ sub: 'dave', aud: audience, scope: 'openid' });
+    await stack.gql(SessionsDocument, {}, { authorization: `Bearer ${token}` });
+    expect(count(await scrape())).toBe(before + 1);
+  });
+
   it('leaves /readyz at 200: Janssen is up, and API-key callers would still be served', async () => {
     const ready = await fetch(`${stack.url}/readyz`);
     expect(ready.status).toBe(200);
