@@ -2,10 +2,13 @@ import { hash, timingSafeEqual } from 'node:crypto';
 
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import type { JWTPayload } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
 
-import type { Config } from './config.js';
+import { type Config, withoutPassword } from './config.js';
 import { AUTH_REALM, bearerChallenge } from './janssen/errors.js';
+import { RepeatLimiter } from './util/repeat-limiter.js';
 
 /** Who is calling, as far as this service can tell. */
 export interface Caller {
@@ -77,6 +80,61 @@ function authChallenges(
 }
 
 /**
+ * `AUTH_JWKS_URL` gave no usable key set when a token needed one: no answer, no answer in time (jose's
+ * `ERR_JWKS_TIMEOUT`), a status other than 200, a body that is not JSON or not a JWKS, or a key in it that cannot be
+ * imported. The key server's failure, not the caller's: their token may well be good.
+ */
+class KeySetUnavailableError extends Error {
+  override readonly name = 'KeySetUnavailableError';
+  readonly code = 'ERR_JWKS_UNAVAILABLE';
+
+  constructor(options?: ErrorOptions) {
+    super('The caller key set (AUTH_JWKS_URL) cannot be had', options);
+  }
+}
+
+/** The refusal of a token that could not be checked; no URL or host in it (CONTRACT.md). */
+const KEY_SET_UNAVAILABLE_MESSAGE =
+  "Bearer tokens cannot be checked now: their issuer's signing keys are unavailable, try again later";
+
+/**
+ * What jose's remote key set throws for the token itself rather than for the set: no key with its `kid` even after
+ * the refetch jose makes for an unknown one (a foreign or forged token), several candidates for a token without a
+ * `kid`, or an `alg` no key set can hold (`none`, `HS256`). Everything else it throws means the set could not be
+ * fetched or used: `fetch`'s own `TypeError` (refused, reset, DNS), `JWKSTimeout`, the plain `JOSEError` of a
+ * non-200 or non-JSON answer, `JWKSInvalid`, a key that does not import.
+ */
+function isTokensFault(error: unknown, { errors }: typeof Jose): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
+}
+
+/** An error and its causes in one line, for the log: `fetch failed: connect ECONNREFUSED 127.0.0.1:9`. */
+function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 4; depth += 1) {
+    if (!(cause instanceof Error)) {
+      parts.push(String(cause));
+      break;
+    }
+    const code = (cause as { code?: unknown }).code;
+    parts.push(
+      typeof code === 'string' && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message,
+    );
+    cause = cause.cause;
+  }
+  return parts.join(': ');
+}
+
+export interface CallerAuthenticatorOptions {
+  /** Where a key-set outage is reported (a warning at most once a minute). */
+  logger?: Logger;
+}
+
+/**
  * Checks the caller before anything reaches Janssen: an `x-api-key` from `JANS_API_KEYS` (compared as SHA-256
  * digests in constant time), or a bearer JWT valid under `AUTH_JWKS_URL`. With neither configured every caller is
  * anonymous and may do anything the upstream allows (pass-through mode, where Janssen checks the forwarded token,
@@ -86,17 +144,29 @@ function authChallenges(
  * key is accepted whatever else rides along (a proxy's `Basic` credentials, say). Without one, and with JWTs
  * accepted, a malformed `Authorization` header is refused with HTTP 400 before any JWT check.
  */
-export function createCallerAuthenticator(auth: Config['auth']): CallerAuthenticator {
+export function createCallerAuthenticator(
+  auth: Config['auth'],
+  options: CallerAuthenticatorOptions = {},
+): CallerAuthenticator {
   const keyDigests = auth.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
   const jwksUrl = auth.jwksUrl;
   // jose is loaded with the first bearer token to check: a deployment with API keys only never pays its memory.
   let verifier: Promise<(token: string) => Promise<JWTPayload>> | undefined;
   const verify = (token: string) => {
-    verifier ??= import('jose').then(({ createRemoteJWKSet, jwtVerify }) => {
-      const jwks = createRemoteJWKSet(new URL(jwksUrl as string), { timeoutDuration: 5000 });
+    verifier ??= import('jose').then((jose) => {
+      const remote = jose.createRemoteJWKSet(new URL(jwksUrl as string), { timeoutDuration: 5000 });
+      // Only what finding the key throws can be the key server's failure: a token jose cannot parse, a bad
+      // signature, `exp`, `iss`, `aud` fail outside this and stay the caller's.
+      const keys: JWTVerifyGetKey = async (header, jws) => {
+        try {
+          return await remote(header, jws);
+        } catch (error) {
+          throw isTokensFault(error, jose) ? error : new KeySetUnavailableError({ cause: error });
+        }
+      };
       return async (jwt: string) =>
         (
-          await jwtVerify(jwt, jwks, {
+          await jose.jwtVerify(jwt, keys, {
             ...(auth.issuer ? { issuer: auth.issuer } : {}),
             ...(auth.audience ? { audience: auth.audience } : {}),
           })
@@ -109,6 +179,28 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
   const challenges = authChallenges(auth);
   const invalidTokenChallenges = authChallenges(auth, 'invalid_token');
   const invalidRequestChallenges = authChallenges(auth, 'invalid_request');
+  const outageLog = new RepeatLimiter();
+  /** Tokens refused for an outage since the last warning. */
+  let unreported = 0;
+  const keySetUnavailable = (error: KeySetUnavailableError) => {
+    unreported += 1;
+    if (options.logger && outageLog.take('jwks') !== undefined) {
+      options.logger.warn(
+        {
+          jwksUrl: withoutPassword(jwksUrl as string),
+          cause: describeCause(error.cause),
+          refusedSinceLastWarning: unreported,
+        },
+        'caller JWTs cannot be checked: their key set (AUTH_JWKS_URL) cannot be had',
+      );
+      unreported = 0;
+    }
+    // HTTP 503: a request error without `data`, which GraphQL over HTTP wants as a 4xx/5xx (Apollo would make it a
+    // 500), and the status /readyz gives "unavailable".
+    return new GraphQLError(KEY_SET_UNAVAILABLE_MESSAGE, {
+      extensions: { code: 'UPSTREAM_UNAVAILABLE', http: { status: 503 } },
+    });
+  };
   // Apollo (and the fast path alike) send `extensions.http` as the response's status and headers.
   const unauthenticated = (message: string, challenge = challenges) =>
     new GraphQLError(message, {
@@ -141,7 +233,10 @@ export function createCallerAuthenticator(auth: Config['auth']): CallerAuthentic
       let payload: JWTPayload;
       try {
         payload = await verify(bearer.token);
-      } catch {
+      } catch (error) {
+        if (error instanceof KeySetUnavailableError) {
+          throw keySetUnavailable(error);
+        }
         throw unauthenticated('Invalid or expired bearer token', invalidTokenChallenges);
       }
       const scopes = scopesOf(payload);

@@ -73,7 +73,12 @@ export interface ContextDeps {
 export interface RequestScope {
   log: Logger;
   method: string;
-  /** Set once the operation's log line is written; a request Apollo refused earlier gets one of its own. */
+  /** When the request arrived (`performance.now()`). */
+  started: number;
+  /**
+   * Set once the operation's log line is written and its metrics recorded; a request refused before (or failing
+   * outside) Apollo's pipeline gets a log line and a count of its own.
+   */
   operationLogged: boolean;
   /** The request's spans, when tracing is on. */
   trace?: RequestTrace | undefined;
@@ -88,7 +93,12 @@ export type RequestInfo = {
 } & ({ scope: RequestScope; log?: undefined } | { scope?: undefined; log: Logger });
 
 export function createContext(deps: ContextDeps, request: RequestInfo): Context {
-  const scope: RequestScope = request.scope ?? { log: request.log, method: 'POST', operationLogged: false };
+  const scope: RequestScope = request.scope ?? {
+    log: request.log,
+    method: 'POST',
+    started: performance.now(),
+    operationLogged: false,
+  };
   const auth = deps.tokens
     ? clientCredentialsAuth(deps.tokens, scope.trace)
     : passThroughAuth(request.bearer);

@@ -10,7 +10,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 
-import { createCallerAuthenticator, readBearerCredential } from './caller-auth.js';
+import { type Caller, createCallerAuthenticator, readBearerCredential } from './caller-auth.js';
 import type { Config } from './config.js';
 import { type Context, createContext, type ContextDeps, type RequestScope } from './context.js';
 import { FastPath } from './execution/fast-path.js';
@@ -145,7 +145,7 @@ export async function createServer(
     onUpstreamCall: metrics.onUpstreamCall,
     onBatch: metrics.onBatch,
   };
-  const authenticate = createCallerAuthenticator(config.auth);
+  const authenticate = createCallerAuthenticator(config.auth, { logger });
   const readiness = createReadiness({ http: janssen, tokens });
   const trusted = config.trustedDocuments
     ? createTrustedDocuments(config.trustedDocuments, { onUntrusted: metrics.onUntrustedDocument })
@@ -259,9 +259,8 @@ export async function createServer(
       // We set no cache hints; Apollo's default cache-control plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       costLimitPlugin(config.limits.maxCost),
-      // Before metrics, which counts the errors it leaves.
+      // Before the operation's metrics and log line, which count the errors it leaves.
       boundCapErrorsPlugin,
-      metrics.plugin,
       {
         async serverWillStart() {
           return { serverWillStop: () => persistedQueries.close() };
@@ -284,12 +283,14 @@ export async function createServer(
             async willSendResponse({ operationName, errors, response }) {
               // The formatted errors (codes as the client sees them), or Apollo's when the body has none.
               const sent = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+              const durationMs = performance.now() - started;
+              metrics.recordOperation(operationName, sent, durationMs);
               logOperation(
                 contextValue,
                 operationName,
                 sent?.length ? sent : errors,
                 response.http.status ?? 200,
-                performance.now() - started,
+                durationMs,
               );
             },
           };
@@ -301,6 +302,21 @@ export async function createServer(
   });
   await apollo.start();
 
+  /**
+   * Writes a GraphQL error response that no operation produced, and counts it: every GraphQL error response on
+   * /graphql counts in `jans_graphql_errors_total` once, whichever layer wrote it.
+   */
+  function refuse(
+    res: ServerResponse,
+    scope: RequestScope,
+    status: number,
+    body: ReturnType<typeof graphqlError>,
+    headers?: Record<string, string>,
+  ): void {
+    sendJson(res, status, body, headers);
+    metrics.recordRefusal(body.errors, performance.now() - scope.started);
+  }
+
   async function handleGraphQL(
     req: IncomingMessage,
     res: ServerResponse,
@@ -311,8 +327,9 @@ export async function createServer(
     // Refused before the body is read: parsing it as sent would either fail (gzip) or take bytes the client meant
     // to be decoded.
     if (!isIdentityEncoded(req.headers['content-encoding'])) {
-      sendJson(
+      refuse(
         res,
+        scope,
         415,
         graphqlError(
           'Compressed request bodies are not supported: send the body uncompressed, without Content-Encoding',
@@ -330,7 +347,7 @@ export async function createServer(
         try {
           body = raw.length === 0 ? {} : JSON.parse(raw);
         } catch {
-          sendJson(res, 400, graphqlError('Request body is not valid JSON', 'BAD_USER_INPUT'));
+          refuse(res, scope, 400, graphqlError('Request body is not valid JSON', 'BAD_USER_INPUT'));
           return;
         }
       } else {
@@ -346,7 +363,7 @@ export async function createServer(
       );
       if (checked.refusal) {
         const { status, message, code } = checked.refusal;
-        sendJson(res, status, graphqlError(message, code));
+        refuse(res, scope, status, graphqlError(message, code));
         return;
       }
       ({ body, search } = checked.request);
@@ -357,12 +374,12 @@ export async function createServer(
       req.headers.authorization === undefined ? undefined : req.headersDistinct.authorization,
     );
     const apiKey = req.headers['x-api-key'];
+    // Once per request: a refusal the fast path meets is Apollo's to send, and a second check would verify the
+    // JWT (and, with the key server down, wait for it) again.
+    let caller: Promise<Caller> | undefined;
     const createRequestContext = async () => {
-      const caller = await authenticate({
-        bearer,
-        apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
-      });
-      return createContext(deps, { bearer, requestId, caller, scope });
+      caller ??= authenticate({ bearer, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey });
+      return createContext(deps, { bearer, requestId, caller: await caller, scope });
     };
     if (req.method === 'POST' && config.fastPath) {
       const answer = await fastPath.execute({
@@ -395,6 +412,14 @@ export async function createServer(
       httpGraphQLRequest,
       context: createRequestContext,
     });
+    // Refused before its pipeline ran an operation (CSRF prevention, the caller, a request without a query): Apollo's
+    // own error response, `{"errors":[…]}`, counted here as nothing else saw it.
+    if (!scope.operationLogged && response.body.kind === 'complete') {
+      const errors = errorsIn(response.body.string);
+      if (errors.length > 0) {
+        metrics.recordRefusal(errors, performance.now() - scope.started);
+      }
+    }
     res.statusCode = response.status ?? 200;
     if (config.fastPath && res.statusCode === 200 && req.method === 'POST') {
       fastPath.learnContentType(req.headers.accept, response.headers.get('content-type'));
@@ -435,27 +460,28 @@ export async function createServer(
         return (log ??= logger.child(trace ? { requestId, ...trace.logFields } : { requestId }));
       },
       method,
+      started: performance.now(),
       operationLogged: false,
       trace,
     };
-    const started = performance.now();
     try {
       await route(req, res, url, scope, requestId);
     } finally {
       trace?.end(res.headersSent ? res.statusCode : undefined);
     }
-    // 4xx only: a 500 was logged with its error already.
+    // Not a 500: it was logged with its error already. A 503 (the callers' key server down) is, as its cause is
+    // logged once a minute only.
     if (
       url.pathname === '/graphql' &&
       !scope.operationLogged &&
       res.statusCode >= 400 &&
-      res.statusCode < 500
+      res.statusCode !== 500
     ) {
       scope.log.info(
         {
           method: scope.method,
           httpStatus: res.statusCode,
-          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          durationMs: Math.round((performance.now() - scope.started) * 10) / 10,
           outcome: 'refused',
         },
         'graphql request refused',
@@ -496,7 +522,7 @@ export async function createServer(
           }
           cors?.apply(req, res);
           if (req.method !== 'GET' && req.method !== 'POST') {
-            sendJson(res, 405, graphqlError(GRAPHQL_METHOD_MESSAGE, 'BAD_USER_INPUT'), {
+            refuse(res, scope, 405, graphqlError(GRAPHQL_METHOD_MESSAGE, 'BAD_USER_INPUT'), {
               allow: GRAPHQL_ALLOW,
             });
             return;
@@ -538,8 +564,9 @@ export async function createServer(
       }
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        sendJson(
+        refuse(
           res,
+          scope,
           413,
           graphqlError(`Request body is larger than ${config.limits.maxBodyBytes} bytes`, 'BAD_USER_INPUT'),
         );
@@ -563,7 +590,13 @@ export async function createServer(
       const errorId = randomUUID();
       scope.log.error({ errorId, err: error }, 'request failed');
       if (!res.headersSent) {
-        sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR', { errorId }));
+        const body = graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR', { errorId });
+        // Counted unless its operation was: a response of /graphql that no operation's metrics saw.
+        if (url.pathname === '/graphql' && !scope.operationLogged) {
+          refuse(res, scope, 500, body);
+        } else {
+          sendJson(res, 500, body);
+        }
       } else {
         res.destroy();
       }
@@ -643,4 +676,14 @@ function allowsReadOnly(req: IncomingMessage, res: ServerResponse): boolean {
 
 function graphqlError(message: string, code: string, extra: Record<string, unknown> = {}) {
   return { errors: [{ message, extensions: { code, ...extra } }] };
+}
+
+/** The errors of a JSON GraphQL response (none when it is not one). */
+function errorsIn(text: string): { extensions?: { code?: unknown } }[] {
+  try {
+    const { errors } = JSON.parse(text) as { errors?: unknown };
+    return Array.isArray(errors) ? (errors as { extensions?: { code?: unknown } }[]) : [];
+  } catch {
+    return [];
+  }
 }

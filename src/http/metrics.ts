@@ -1,4 +1,3 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -16,14 +15,21 @@ export interface MetricsOptions {
 /** Prometheus metrics of one server, in a registry of its own so several servers can share a process. */
 export interface Metrics {
   readonly registry: Registry;
-  /** Counts GraphQL operations by name and outcome, times them, and counts error codes. */
-  readonly plugin: ApolloServerPlugin;
-  /** What `plugin` records, for an operation answered without Apollo's pipeline (the server's fast path). */
+  /**
+   * Counts an operation (Apollo's or the fast path's answer) by name and outcome, times it, and counts the codes
+   * of the errors its response carries.
+   */
   recordOperation(
     operationName: string | null | undefined,
     errors: readonly GraphQLFormattedError[] | undefined,
     durationMs: number,
   ): void;
+  /**
+   * The same for a GraphQL error response no operation produced: refused before Apollo's pipeline read one
+   * (authentication, trusted documents, CSRF prevention, a body that is not JSON, too large, compressed, a method
+   * other than GET and POST) or failed outside it (a 500). Counted as operation `(refused)`, outcome `error`.
+   */
+  recordRefusal(errors: readonly Pick<GraphQLFormattedError, 'extensions'>[], durationMs: number): void;
   /** `ContextDeps.onUpstreamCall`: counts and times every upstream call. */
   readonly onUpstreamCall: UpstreamCallListener;
   /** `createSessionLoader`'s batch callback: the number of keys of each DataLoader batch. */
@@ -41,6 +47,8 @@ export interface Metrics {
 const MAX_OPERATION_NAMES = 100;
 /** Names kept as labels; longer ones are `other` too (a name is one token: a client may send one of 1 MB). */
 const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+/** The labels of a request answered with errors before any operation ran; no GraphQL name has parentheses. */
+const REFUSED = { operation: '(refused)', outcome: 'error' } as const;
 
 /** A fresh registry with Node's default metrics and the service's own; the server wires in the three hooks. */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -120,12 +128,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return name;
   };
 
-  const recordOperation: Metrics['recordOperation'] = (operationName, formatted, durationMs) => {
-    const outcome = formatted?.length ? 'error' : 'ok';
-    const labels = { operation: operationLabel(operationName), outcome };
-    operations.inc(labels);
-    operationSeconds.observe(labels, durationMs / 1000);
-    for (const error of formatted ?? []) {
+  const countErrors = (formatted: readonly Pick<GraphQLFormattedError, 'extensions'>[]) => {
+    for (const error of formatted) {
       const code = error.extensions?.code;
       errors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
     }
@@ -133,17 +137,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   return {
     registry,
-    recordOperation,
-    plugin: {
-      async requestDidStart() {
-        const started = performance.now();
-        return {
-          async willSendResponse({ operationName, response }) {
-            const formatted = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-            recordOperation(operationName, formatted, performance.now() - started);
-          },
-        };
-      },
+    recordOperation(operationName, formatted, durationMs) {
+      const outcome = formatted?.length ? 'error' : 'ok';
+      const labels = { operation: operationLabel(operationName), outcome };
+      operations.inc(labels);
+      operationSeconds.observe(labels, durationMs / 1000);
+      if (formatted) {
+        countErrors(formatted);
+      }
+    },
+    recordRefusal(formatted, durationMs) {
+      operations.inc(REFUSED);
+      operationSeconds.observe(REFUSED, durationMs / 1000);
+      countErrors(formatted);
     },
     onUpstreamCall(call) {
       const outcome = call.error ? call.error.kind.toLowerCase() : 'ok';

@@ -1,5 +1,11 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { createMetrics } from '../../src/http/metrics.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -185,5 +191,223 @@ describe('createMetrics', () => {
     expect(sample((await metrics.render()).body, 'jans_upstream_circuit_state')).toBe(2);
     state = 'half-open';
     expect(sample((await metrics.render()).body, 'jans_upstream_circuit_state')).toBe(1);
+  });
+});
+
+/** Every sample of one metric, by its labels (`code=UNAUTHENTICATED`), 0-valued ones left out. */
+function samples(text: string, name: string): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (match?.[1] === name && Number(match[3]) !== 0) {
+      found[(match[2] ?? '').replaceAll('"', '')] = Number(match[3]);
+    }
+  }
+  return found;
+}
+
+/** How each sample of `name` changed between two scrapes; unchanged ones left out. */
+function delta(before: string, after: string, name: string): Record<string, number> {
+  const was = samples(before, name);
+  const changed: Record<string, number> = {};
+  for (const [labels, value] of Object.entries(samples(after, name))) {
+    if (value !== (was[labels] ?? 0)) {
+      changed[labels] = value - (was[labels] ?? 0);
+    }
+  }
+  return changed;
+}
+
+/**
+ * What `send` changed of the GraphQL counters, read over HTTP before and after: errors by code, operations by
+ * labels, and the count of timed operations (which must move with operations).
+ */
+async function countsOf(target: Stack, send: () => Promise<unknown>) {
+  const before = await scrape(target);
+  await send();
+  const after = await scrape(target);
+  const operations = delta(before, after, 'jans_graphql_operations_total');
+  expect(delta(before, after, 'jans_graphql_operation_duration_seconds_count')).toEqual(operations);
+  return { errors: delta(before, after, 'jans_graphql_errors_total'), operations };
+}
+
+/** Raw request to /graphql over node:http (no body rewriting, any method and header). */
+function raw(
+  target: Stack,
+  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: { errors?: { extensions?: { code?: string } }[] } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${target.url}${options.path ?? '/graphql'}`,
+      { method: options.method ?? 'POST', headers: options.headers ?? {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const REFUSED = 'operation=(refused),outcome=error';
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+describe("GraphQL error responses written before or outside Apollo's pipeline", () => {
+  let keyed: Stack;
+  const key = 'k1secret';
+  const withKey = { ...JSON_TYPE, 'x-api-key': key };
+  const activeBody = JSON.stringify({ query: ACTIVE });
+
+  beforeAll(async () => {
+    keyed = await startStack({ env: { JANS_API_KEYS: key, MAX_BODY_BYTES: '2048' } });
+  });
+  afterAll(async () => {
+    await keyed.close();
+  });
+
+  it('a wrong x-api-key (three times) and none: UNAUTHENTICATED 4 times, 4 refused operations', async () => {
+    const counts = await countsOf(keyed, async () => {
+      for (const headers of [
+        { 'x-api-key': 'nope' } as Record<string, string>,
+        { 'x-api-key': 'k1' },
+        { 'x-api-key': 'K1SECRET' },
+        {},
+      ]) {
+        expect((await keyed.gql(ACTIVE, {}, headers)).status).toBe(401);
+      }
+    });
+    expect(counts).toEqual({ errors: { 'code=UNAUTHENTICATED': 4 }, operations: { [REFUSED]: 4 } });
+  });
+
+  it('a wrong key for an operation the fast path knows: counted once', async () => {
+    expect((await keyed.gql(ACTIVE, {}, { 'x-api-key': key })).status).toBe(200);
+    const counts = await countsOf(keyed, async () => {
+      expect((await keyed.gql(ACTIVE, {}, { 'x-api-key': 'nope' })).status).toBe(401);
+    });
+    expect(counts).toEqual({ errors: { 'code=UNAUTHENTICATED': 1 }, operations: { [REFUSED]: 1 } });
+  });
+
+  it.each<[string, number, () => Parameters<typeof raw>[1]]>([
+    ['a body that is not JSON', 400, () => ({ headers: withKey, body: '{"query": ' })],
+    [
+      'a body over MAX_BODY_BYTES',
+      413,
+      () => ({ headers: withKey, body: JSON.stringify({ query: `{${' '.repeat(4096)}__typename}` }) }),
+    ],
+    [
+      'a compressed body',
+      415,
+      () => ({ headers: { ...withKey, 'content-encoding': 'gzip' }, body: activeBody }),
+    ],
+    ['PUT', 405, () => ({ method: 'PUT', headers: withKey, body: activeBody })],
+    ['DELETE without a body', 405, () => ({ method: 'DELETE' })],
+    [
+      'a GET without a preflight header (CSRF prevention)',
+      400,
+      () => ({ method: 'GET', path: `/graphql?query=${encodeURIComponent('{ __typename }')}` }),
+    ],
+    ['a POST with no query', 400, () => ({ headers: withKey, body: '{}' })],
+  ])('%s: HTTP %i, BAD_USER_INPUT once, one refused operation', async (_name, status, make) => {
+    const counts = await countsOf(keyed, async () => {
+      const response = await raw(keyed, make());
+      expect(response.status).toBe(status);
+      expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    });
+    expect(counts).toEqual({ errors: { 'code=BAD_USER_INPUT': 1 }, operations: { [REFUSED]: 1 } });
+  });
+
+  it('a 500 of a request that failed outside Apollo (the fast path threw): INTERNAL_SERVER_ERROR once', async () => {
+    const execute = vi.spyOn(keyed.server.fastPath, 'execute').mockRejectedValueOnce(new Error('boom'));
+    try {
+      const counts = await countsOf(keyed, async () => {
+        const response = await raw(keyed, { headers: withKey, body: activeBody });
+        expect(response.status).toBe(500);
+        expect(response.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      });
+      expect(counts).toEqual({ errors: { 'code=INTERNAL_SERVER_ERROR': 1 }, operations: { [REFUSED]: 1 } });
+    } finally {
+      execute.mockRestore();
+    }
+  });
+
+  it('operations Apollo or the fast path answered are counted once, as before, and nothing for a success', async () => {
+    const ok = await countsOf(keyed, async () => {
+      for (let index = 0; index < 3; index += 1) {
+        expect((await keyed.gql(ACTIVE, {}, { 'x-api-key': key })).body.errors).toBeUndefined();
+      }
+    });
+    expect(ok).toEqual({ errors: {}, operations: { 'operation=Active,outcome=ok': 3 } });
+    const bad = await countsOf(keyed, async () => {
+      for (let index = 0; index < 2; index += 1) {
+        const response = await keyed.gql(
+          'query Bad { sessions(page: { limit: 0 }) { totalCount } }',
+          {},
+          {
+            'x-api-key': key,
+          },
+        );
+        expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      }
+    });
+    expect(bad).toEqual({
+      errors: { 'code=BAD_USER_INPUT': 2 },
+      operations: { 'operation=Bad,outcome=error': 2 },
+    });
+  });
+});
+
+describe('trusted-document refusals (TRUSTED_DOCUMENTS_FILE, enforce)', () => {
+  let trusted: Stack;
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-trusted-'));
+  const listed = 'query Listed { __typename }';
+
+  beforeAll(async () => {
+    const file = join(dir, 'persisted-documents.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ [`sha256:${createHash('sha256').update(listed).digest('hex')}`]: listed }),
+    );
+    trusted = await startStack({ env: { TRUSTED_DOCUMENTS_FILE: file } });
+  });
+  afterAll(async () => {
+    await trusted.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each<[string, number, string, unknown]>([
+    ['a text not in the manifest', 403, 'FORBIDDEN', { query: '{ __typename }' }],
+    [
+      'an id not in the manifest',
+      404,
+      'PERSISTED_QUERY_NOT_FOUND',
+      { documentId: `sha256:${'0'.repeat(64)}` },
+    ],
+  ])('%s: HTTP %i, %s once, one refused operation', async (_name, status, code, body) => {
+    const counts = await countsOf(trusted, async () => {
+      const response = await raw(trusted, { headers: JSON_TYPE, body: JSON.stringify(body) });
+      expect(response.status).toBe(status);
+      expect(response.body.errors?.[0]?.extensions?.code).toBe(code);
+    });
+    expect(counts).toEqual({ errors: { [`code=${code}`]: 1 }, operations: { [REFUSED]: 1 } });
+  });
+});
+
+describe('the same refusal in both credential modes', () => {
+  it("pass-through: no bearer token is UNAUTHENTICATED once, under its operation (Apollo's pipeline refused it)", async () => {
+    const passThrough = await startStack({ mode: 'pass-through' });
+    try {
+      const counts = await countsOf(passThrough, async () => {
+        expect((await passThrough.gql(ACTIVE)).status).toBe(401);
+      });
+      expect(counts).toEqual({
+        errors: { 'code=UNAUTHENTICATED': 1 },
+        operations: { 'operation=Active,outcome=error': 1 },
+      });
+    } finally {
+      await passThrough.close();
+    }
   });
 });
