@@ -32,7 +32,7 @@ export interface FastPathOptions {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Called for every error before it is formatted (the server keeps the request's logger for it). */
   onError: (error: GraphQLError, context: Context) => void;
-  /** Called once per answered operation, like the server's logging and metrics plugins. */
+  /** Called once per answered operation, as the server's operation hook (log line and metrics) is for Apollo. */
   onResponse: (info: {
     context: Context;
     operationName: string | null;
