@@ -93,7 +93,11 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
     case 'BAD_REQUEST':
       return {
         code: ErrorCode.BAD_USER_INPUT,
-        message: 'Janssen rejected the request parameters (is page.limit above its maximum page size?)',
+        // Only a search has a page; Janssen's documented 400 is a `limit` above its `maxCount`.
+        message:
+          error.operation === 'search-session'
+            ? 'Janssen rejected the request parameters (is page.limit above its maximum page size?)'
+            : 'Janssen rejected the request parameters',
       };
     case 'TIMEOUT':
       return { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'Janssen did not answer in time' };

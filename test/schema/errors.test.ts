@@ -169,6 +169,21 @@ describe('error codes for upstream failures', () => {
     expect(next.body.data?.session?.sid).toBe(sid());
   });
 
+  it('a 400 to a single read: no page.limit hint, which is only for searches', async () => {
+    stack.emulator.setFault('get', { status: 400 });
+    const response = await stack.gql(SessionDocument, { sid: sid() });
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: 'Janssen rejected the request parameters',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    stack.emulator.setFault('search', { status: 400 });
+    const search = await stack.gql(SessionsDocument, {});
+    expect(search.body.errors?.[0]).toMatchObject({
+      message: 'Janssen rejected the request parameters (is page.limit above its maximum page size?)',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  });
+
   it('the token endpoint down: UPSTREAM_UNAVAILABLE, and no config API call', async () => {
     const fresh = await startStack({ emulator: { sessionCount: 5 }, env: { JANS_TIMEOUT_MS: '400' } });
     try {
