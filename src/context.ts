@@ -21,6 +21,7 @@ import {
   type UserSessionsKey,
 } from './loaders/user-sessions.loader.js';
 import type { RequestTrace } from './tracing/tracing.js';
+import { RepeatLimiter } from './util/repeat-limiter.js';
 
 export interface Settings {
   maxPageSize: number;
@@ -99,9 +100,7 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     started: performance.now(),
     operationLogged: false,
   };
-  const auth = deps.tokens
-    ? clientCredentialsAuth(deps.tokens, scope.trace)
-    : passThroughAuth(request.bearer);
+  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens, scope) : passThroughAuth(request.bearer);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(
     deps.http,
@@ -192,19 +191,57 @@ function passThroughAuth(bearer: BearerCredential): UpstreamAuth {
 
 /**
  * The service's own token; after a 401 it is dropped, and the call is retried once with a new one. A token fetch
- * this request starts is a span of its trace.
+ * this request starts is a span of its trace. Janssen refusing it for good, or its scopes, is logged for the
+ * operator at error.
  */
-function clientCredentialsAuth(
-  tokens: ClientCredentialsTokenProvider,
-  trace: RequestTrace | undefined,
-): UpstreamAuth {
+function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider, scope: RequestScope): UpstreamAuth {
+  const { trace } = scope;
   return {
     header: async (signal) => `Bearer ${await tokens.getToken(signal, trace)}`,
     renew: async (rejected, signal) => {
       tokens.invalidate(rejected.replace(/^Bearer\s+/i, ''));
       return `Bearer ${await tokens.getToken(signal, trace)}`;
     },
+    refused: (error) => logServiceRefusal(tokens, scope.log, error),
   };
+}
+
+/** Per token provider (one per server): when to log Janssen refusing the service's credentials again. */
+const serviceRefusals = new WeakMap<ClientCredentialsTokenProvider, RepeatLimiter>();
+
+/**
+ * Janssen refused this service's own token or its scopes: every request fails alike until the operator acts, so
+ * one line per kind (and scopes) a minute, through the request's logger (with its request id).
+ */
+function logServiceRefusal(
+  tokens: ClientCredentialsTokenProvider,
+  log: Logger,
+  error: JanssenApiError,
+): void {
+  let limiter = serviceRefusals.get(tokens);
+  if (!limiter) {
+    limiter = new RepeatLimiter();
+    serviceRefusals.set(tokens, limiter);
+  }
+  const scopes = error.details.requiredScopes ?? [];
+  const suppressed = limiter.take(`${error.kind} ${scopes.join(' ')}`);
+  if (suppressed === undefined) {
+    return;
+  }
+  log.error(
+    {
+      operation: error.operation,
+      status: error.status,
+      kind: error.kind,
+      ...(error.kind === 'INSUFFICIENT_SCOPE' ? { requiredScopes: scopes } : {}),
+      ...(suppressed > 0 ? { suppressed } : {}),
+    },
+    error.kind === 'INSUFFICIENT_SCOPE'
+      ? "Janssen requires scopes this service's client (JANS_CLIENT_ID) was not granted: the operator must grant " +
+          'them (requiredScopes); until then the operations that need them fail with UPSTREAM_ERROR'
+      : "Janssen refused this service's own access token, a freshly issued one too: the operator must fix the " +
+          'client (JANS_CLIENT_ID, JANS_TOKEN_URL); until then calls fail with UPSTREAM_ERROR',
+  );
 }
 
 /** What the log keeps of a failed upstream call: never the request options, whose headers carry the token. */

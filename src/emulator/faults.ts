@@ -13,7 +13,7 @@ export interface Fault {
   /** Destroy the socket (TCP RST) without any response. */
   reset?: boolean;
   /** Answer with this status and a Jetty error body. */
-  status?: 500 | 502 | 503 | 504;
+  status?: 400 | 500 | 502 | 503 | 504;
   /** Jetty's HTML error page, with a Java stack trace and an internal hostname, instead of its JSON one. */
   html?: boolean;
   /** 200 with `Content-Type: application/json` and a body cut in the middle. */
@@ -88,6 +88,7 @@ export class FaultInjector<Route extends string> {
 }
 
 const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

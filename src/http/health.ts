@@ -43,6 +43,14 @@ export function createReadiness(deps: {
       if (!deps.tokens && translated.kind === 'UNAUTHORIZED') {
         return { ready: true };
       }
+      // Only the service's own token has scopes here: the operator must grant its client the read scope.
+      if (translated.kind === 'INSUFFICIENT_SCOPE') {
+        const scopes = translated.details.requiredScopes ?? [];
+        return {
+          ready: false,
+          reason: `config API: client lacks scope ${scopes.length > 0 ? scopes.join(' ') : 'to read sessions'}`,
+        };
+      }
       return { ready: false, reason: `config API: ${translated.kind.toLowerCase()}` };
     }
   }

@@ -40,6 +40,11 @@ export class JanssenApiError extends Error {
       attempts?: number;
       /** For a change (DELETE) that failed: whether it was applied, when the answer does not say. */
       outcome?: ChangeOutcome;
+      /**
+       * `UNAUTHORIZED` / `INSUFFICIENT_SCOPE` in client-credentials mode: Janssen refused this service's own token
+       * (a fresh one too) or its client's scopes. An operator's problem, never the caller's.
+       */
+      serviceCredentials?: boolean;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -32,8 +32,13 @@ export interface UpstreamAuth {
   header(signal?: BudgetSignal): Promise<string>;
   /** After an upstream 401: a fresh header to retry the call once with, or undefined to give up. */
   renew?(rejected: string, signal?: BudgetSignal): Promise<string | undefined>;
-  /** The header is the caller's own token (pass-through): Janssen refusing it is the caller's 401 or 403. */
+  /**
+   * The header is the caller's own token (pass-through): Janssen refusing it is the caller's 401 or 403. Otherwise
+   * it is this service's own, and Janssen refusing it or its scopes is the operator's problem.
+   */
   readonly callerToken?: boolean;
+  /** Told when Janssen refused this service's own credentials for good (after the renewal), for the operator. */
+  refused?(error: JanssenApiError): void;
 }
 
 /** Told about every upstream call (for logs and metrics). */
@@ -206,7 +211,15 @@ export class SessionApi {
               continue;
             }
           }
-          throw this.auth.callerToken ? asCallerRefusal(translated) : translated;
+          if (translated.kind !== 'UNAUTHORIZED' && translated.kind !== 'INSUFFICIENT_SCOPE') {
+            throw translated;
+          }
+          if (this.auth.callerToken) {
+            throw asCallerRefusal(translated);
+          }
+          const refusal = asServiceRefusal(translated, method);
+          this.auth.refused?.(refusal);
+          throw refusal;
         }
       }
     } finally {
@@ -243,9 +256,6 @@ export class SessionApi {
  * and headers (graphql-js copies an original error's `extensions`).
  */
 function asCallerRefusal(error: JanssenApiError): JanssenApiError {
-  if (error.kind !== 'UNAUTHORIZED' && error.kind !== 'INSUFFICIENT_SCOPE') {
-    return error;
-  }
   const [status, challenge] =
     error.kind === 'UNAUTHORIZED'
       ? ([401, 'invalid_token'] as const)
@@ -259,6 +269,19 @@ function asCallerRefusal(error: JanssenApiError): JanssenApiError {
         ]),
       },
     },
+  });
+}
+
+/**
+ * Janssen refusing this service's own token (after the renewal) or its client's scopes (client-credentials mode):
+ * the operator's problem. No `extensions.http`: like any upstream failure, an error in an HTTP 200 answer. A
+ * refused DELETE changed nothing.
+ */
+function asServiceRefusal(error: JanssenApiError, method: 'GET' | 'DELETE'): JanssenApiError {
+  return new JanssenApiError(error.kind, error.operation, error.message, {
+    ...error.details,
+    serviceCredentials: true,
+    ...(method === 'DELETE' ? { outcome: 'NOT_APPLIED' as const } : {}),
   });
 }
 

@@ -76,7 +76,8 @@ export function audit(ctx: Context, event: AuditEvent): void {
 /**
  * The audit fields of an error that stopped a change. A refusal of the caller's credentials, ours or Janssen's, is
  * `denied`: nothing changed. Anything else is `failed`, with Janssen's word on whether the change happened when it
- * has one (`change`).
+ * has one (`change`); so is Janssen refusing this service's own credentials (`UPSTREAM_ERROR`, `NOT_APPLIED`): the
+ * caller had the right, the service could not use it.
  */
 export function failureOf(error: unknown): Pick<AuditEvent, 'outcome' | 'code' | 'change'> {
   let code: string;

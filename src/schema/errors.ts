@@ -58,6 +58,15 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
       if (error instanceof MalformedBearerTokenError) {
         return { code: ErrorCode.BAD_USER_INPUT, message: MALFORMED_AUTHORIZATION_MESSAGE };
       }
+      // Not UNAUTHENTICATED: clients log out or re-authenticate on that, and their credentials are fine.
+      if (error.details.serviceCredentials) {
+        return {
+          code: ErrorCode.UPSTREAM_ERROR,
+          message:
+            "Janssen refused this service's own access token, a freshly issued one too: its operator must fix " +
+            "the service's Janssen client",
+        };
+      }
       return {
         code: ErrorCode.UNAUTHENTICATED,
         message:
@@ -67,6 +76,14 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
       };
     case 'INSUFFICIENT_SCOPE': {
       const scopes = error.details.requiredScopes ?? [];
+      if (error.details.serviceCredentials) {
+        return {
+          code: ErrorCode.UPSTREAM_ERROR,
+          message:
+            `This service's Janssen client lacks a scope this operation needs${scopes.length ? `: ${scopes.join(' and ')}` : ''}; ` +
+            `its operator must grant ${scopes.length > 1 ? 'them' : 'it'}`,
+        };
+      }
       return {
         code: ErrorCode.FORBIDDEN,
         message: `The token lacks a scope this operation needs${scopes.length ? `: ${scopes.join(' and ')}` : ''}`,
@@ -76,7 +93,11 @@ export function describeJanssenError(error: JanssenApiError): ClientError {
     case 'BAD_REQUEST':
       return {
         code: ErrorCode.BAD_USER_INPUT,
-        message: 'Janssen rejected the request parameters (is page.limit above its maximum page size?)',
+        // Only a search has a page; Janssen's documented 400 is a `limit` above its `maxCount`.
+        message:
+          error.operation === 'search-session'
+            ? 'Janssen rejected the request parameters (is page.limit above its maximum page size?)'
+            : 'Janssen rejected the request parameters',
       };
     case 'TIMEOUT':
       return { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'Janssen did not answer in time' };

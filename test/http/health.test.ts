@@ -64,6 +64,19 @@ describe('client-credentials mode with the token endpoint down', () => {
   });
 });
 
+describe("client-credentials mode with the service's client lacking the read scope", () => {
+  withStack({}, (stack) => {
+    it('is unavailable, naming the scope the operator must grant the client', async () => {
+      const { emulator } = stack();
+      emulator.addClient(emulator.clientId, emulator.clientSecret, ['revoke_session']);
+      expireReadinessCache();
+      expect(await get(stack(), '/readyz')).toEqual(
+        unavailable('config API: client lacks scope https://jans.io/oauth/jans-auth-server/session.readonly'),
+      );
+    });
+  });
+});
+
 describe('pass-through mode', () => {
   withStack({ mode: 'pass-through' }, (stack) => {
     it("is ready when Janssen answers, even with a 401 to the probe's missing token", async () => {

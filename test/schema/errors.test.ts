@@ -6,7 +6,7 @@ import {
   SessionDocument,
   SessionsDocument,
 } from '../generated/graphql.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 
 const READ = 'https://jans.io/oauth/jans-auth-server/session.readonly';
 const LEAKS = /127\.0\.0\.1|jans-config-api|jans-db|Exception|<html|stack|at .+\.java|token scopes/i;
@@ -169,6 +169,21 @@ describe('error codes for upstream failures', () => {
     expect(next.body.data?.session?.sid).toBe(sid());
   });
 
+  it('a 400 to a single read: no page.limit hint, which is only for searches', async () => {
+    stack.emulator.setFault('get', { status: 400 });
+    const response = await stack.gql(SessionDocument, { sid: sid() });
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: 'Janssen rejected the request parameters',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    stack.emulator.setFault('search', { status: 400 });
+    const search = await stack.gql(SessionsDocument, {});
+    expect(search.body.errors?.[0]).toMatchObject({
+      message: 'Janssen rejected the request parameters (is page.limit above its maximum page size?)',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  });
+
   it('the token endpoint down: UPSTREAM_UNAVAILABLE, and no config API call', async () => {
     const fresh = await startStack({ emulator: { sessionCount: 5 }, env: { JANS_TIMEOUT_MS: '400' } });
     try {
@@ -222,6 +237,143 @@ describe("the token endpoint refusing this service's client credentials", () => 
       });
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe("Janssen refusing this service's own token or its scopes (client-credentials mode)", () => {
+  const KEY = 'caller-key';
+  const DELETE = 'https://jans.io/oauth/jans-auth-server/session.delete';
+
+  /** Client-credentials mode configured as an operator would, callers authenticating with an API key. */
+  const startWithClient = (emulator: StackOptions['emulator']) =>
+    startStack({
+      mode: 'pass-through',
+      emulator,
+      env: { LOG_LEVEL: 'info' },
+      envFrom: (e) => ({
+        JANS_CONFIG_API_URL: e.configApiUrl,
+        JANS_TOKEN_URL: e.tokenUrl,
+        JANS_CLIENT_ID: e.clientId,
+        JANS_CLIENT_SECRET: e.clientSecret,
+        JANS_API_KEYS: KEY,
+      }),
+    });
+  const operatorLines = (stack: Stack) =>
+    stack.logs.filter((l) => l.level === 50 && /operator/.test(String(l.msg)));
+  const auditLines = (stack: Stack) => stack.logs.filter((l) => l.audit === true);
+
+  it('a token Janssen keeps refusing, after the one renewal: UPSTREAM_ERROR for the operator, not UNAUTHENTICATED', async () => {
+    let ticks = 0;
+    // Janssen's clock runs 3 s ahead on every look, so each 2 s token is dead by the time it is checked.
+    const stack = await startWithClient({
+      sessionCount: 5,
+      tokenTtlSeconds: 2,
+      now: () => new Date(Date.now() + 3000 * ticks++),
+    });
+    try {
+      for (let round = 0; round < 2; round += 1) {
+        const response = await stack.gql(SessionsDocument, {}, { 'x-api-key': KEY });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('www-authenticate')).toBeNull();
+        expect(response.body.errors?.[0]).toMatchObject({
+          message:
+            "Janssen refused this service's own access token, a freshly issued one too: its operator must fix " +
+            "the service's Janssen client",
+          extensions: { code: 'UPSTREAM_ERROR' },
+        });
+        expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+      }
+      expect(stack.emulator.count('search')).toBe(4);
+      // One line for the operator however many requests fail alike (rate-limited), without a token or URL.
+      expect(operatorLines(stack)).toEqual([
+        expect.objectContaining({ operation: 'search-session', kind: 'UNAUTHORIZED' }),
+      ]);
+      expect(JSON.stringify(operatorLines(stack))).not.toMatch(/Bearer|127\.0\.0\.1/);
+
+      const sid = stack.emulator.store.all()[0]!.sid;
+      const mutation = await stack.gql(
+        DeleteSessionDocument,
+        { sid },
+        { 'x-api-key': KEY, 'x-request-id': 'refused-delete' },
+      );
+      expect(mutation.status).toBe(200);
+      expect(mutation.body.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/this service's own access token.*operator.*\. Nothing was changed$/),
+        extensions: { code: 'UPSTREAM_ERROR', outcome: 'NOT_APPLIED' },
+      });
+      expect(stack.emulator.store.get(sid)).toBeDefined();
+      expect(auditLines(stack)).toEqual([
+        expect.objectContaining({
+          requestId: 'refused-delete',
+          action: 'deleteSession',
+          sid,
+          outcome: 'failed',
+          code: 'UPSTREAM_ERROR',
+          change: 'NOT_APPLIED',
+        }),
+      ]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a client without the delete scopes: UPSTREAM_ERROR naming them for the operator, audited failed, bulk stops', async () => {
+    const stack = await startWithClient({ sessionCount: 30 });
+    try {
+      // The service's own client may read but not delete.
+      stack.emulator.addClient(stack.emulator.clientId, stack.emulator.clientSecret, [READ]);
+      const sid = stack.emulator.store.all()[0]!.sid;
+      const response = await stack.gql(
+        DeleteSessionDocument,
+        { sid },
+        { 'x-api-key': KEY, 'x-request-id': 'no-scope-delete' },
+      );
+      expect(response.status).toBe(200);
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(response.body.errors?.[0]).toEqual({
+        message:
+          `This service's Janssen client lacks a scope this operation needs: ${DELETE} and revoke_session; ` +
+          'its operator must grant them. Nothing was changed',
+        path: ['deleteSession'],
+        locations: expect.any(Array),
+        extensions: { code: 'UPSTREAM_ERROR', outcome: 'NOT_APPLIED' },
+      });
+      expect(stack.emulator.store.get(sid)).toBeDefined();
+      expect(auditLines(stack)).toEqual([
+        expect.objectContaining({ sid, outcome: 'failed', code: 'UPSTREAM_ERROR', change: 'NOT_APPLIED' }),
+      ]);
+      expect(operatorLines(stack)).toEqual([
+        expect.objectContaining({
+          operation: 'delete-session',
+          kind: 'INSUFFICIENT_SCOPE',
+          requiredScopes: [DELETE, 'revoke_session'],
+        }),
+      ]);
+
+      stack.emulator.resetCounts();
+      const bulk = await stack.gql(
+        DeleteSessionsDocument,
+        { filter: { state: 'AUTHENTICATED' }, dryRun: false, max: 1000 },
+        { 'x-api-key': KEY, 'x-request-id': 'no-scope-bulk' },
+      );
+      const result = bulk.body.data?.deleteSessions;
+      expect(result?.matched).toBeGreaterThan(8);
+      expect(result?.deleted).toBe(0);
+      expect(result?.failed).toHaveLength(result!.matched);
+      expect(new Set(result?.failed.map((failure) => failure.code))).toEqual(new Set(['UPSTREAM_ERROR']));
+      expect(result?.failed[0]?.message).toContain("This service's Janssen client lacks a scope");
+      // At most the DELETEs already in flight (4 at a time) when the first refusal came back.
+      expect(stack.emulator.count('delete')).toBeLessThanOrEqual(4);
+      const bulkAudit = auditLines(stack).filter((l) => l.requestId === 'no-scope-bulk');
+      expect(bulkAudit).toHaveLength(result!.matched);
+      expect(new Set(bulkAudit.map((l) => `${String(l.outcome)} ${String(l.code)}`))).toEqual(
+        new Set(['failed UPSTREAM_ERROR']),
+      );
+      // Still one line for the operator: the same refusal within the minute.
+      expect(operatorLines(stack)).toHaveLength(1);
+    } finally {
+      await stack.close();
     }
   });
 });
