@@ -145,6 +145,9 @@ export class ClientCredentialsTokenProvider {
     } catch (error) {
       if (error instanceof JanssenApiError && (error.kind === 'UNAVAILABLE' || error.kind === 'TIMEOUT')) {
         permit?.failure();
+      } else if (error instanceof JanssenApiError && error.status !== undefined) {
+        // The auth server answered (refused our client, no access_token, a redirect, too large): it is up.
+        permit?.answered();
       } else {
         permit?.release();
       }
@@ -265,6 +268,7 @@ export class ClientCredentialsTokenProvider {
           'ERROR',
           'token',
           'token: the auth server answered without an access_token',
+          { status: response.statusCode },
         );
       }
       span?.end({ status: response.statusCode, attempts: retry + 1 });

@@ -108,6 +108,44 @@ describe('circuit breaker: fail fast while Janssen is down, probe, close on reco
     expect(circuit()).toBe('closed');
   });
 
+  it('a probe answered with a 500 closes it: Janssen is up', async () => {
+    await openIt();
+    stack.emulator.setFault('get', { status: 500 });
+    await new Promise((resolve) => setTimeout(resolve, OPEN_MS));
+    expect(circuit()).toBe('half-open');
+    expect(codeOf(await stack.gql(SessionDocument, { sid: sid() }))).toBe('UPSTREAM_ERROR');
+    expect(circuit()).toBe('closed');
+  });
+
+  it('a search probe answered 500 lets the GETs that replace it through', async () => {
+    await openIt();
+    stack.emulator.setFault('get', null);
+    stack.emulator.setFault('search', { status: 500 });
+    await new Promise((resolve) => setTimeout(resolve, OPEN_MS));
+    stack.emulator.resetCounts();
+    const sids = stack.emulator.store
+      .all()
+      .slice(0, 3)
+      .map((s) => s.sid);
+    const response = await stack.gql<{ _entities: ({ sid: string } | null)[] }, object>(
+      /* GraphQL */ `
+        query ($representations: [_Any!]!) {
+          _entities(representations: $representations) {
+            ... on Session {
+              sid
+            }
+          }
+        }
+      `,
+      { representations: sids.map((s) => ({ __typename: 'Session', sid: s })) },
+    );
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data?._entities.map((e) => e?.sid)).toEqual(sids);
+    expect(stack.emulator.count('search')).toBe(1);
+    expect(stack.emulator.count('get')).toBe(3);
+    expect(circuit()).toBe('closed');
+  });
+
   it('answers that prove Janssen is up (a 500 page, a 404) do not open it', async () => {
     stack.emulator.setFault('get', { status: 500, html: true });
     for (let i = 0; i < 5; i += 1) {
