@@ -40,6 +40,8 @@ export class JanssenApiError extends Error {
       attempts?: number;
       /** For a change (DELETE) that failed: whether it was applied, when the answer does not say. */
       outcome?: ChangeOutcome;
+      /** Refused by the open circuit breaker, so never sent: not a call to Janssen (metrics count it apart). */
+      refusedByCircuit?: boolean;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

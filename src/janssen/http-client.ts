@@ -151,7 +151,9 @@ export class JanssenClient {
     if (!permit) {
       throw changeError(
         request,
-        new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`),
+        new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`, {
+          refusedByCircuit: true,
+        }),
         false,
       );
     }

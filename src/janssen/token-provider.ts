@@ -136,7 +136,9 @@ export class ClientCredentialsTokenProvider {
   private async guardedFetch(tracer: TokenTracer | undefined): Promise<string> {
     const permit = this.options.circuit?.enter();
     if (this.options.circuit && !permit) {
-      throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped');
+      throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped', {
+        refusedByCircuit: true,
+      });
     }
     try {
       const token = await this.fetch(tracer);

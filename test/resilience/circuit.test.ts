@@ -56,6 +56,32 @@ describe('circuit breaker: fail fast while Janssen is down, probe, close on reco
     expect(stack.logs.some((line) => line.msg === 'upstream circuit open: failing fast')).toBe(true);
   });
 
+  it('calls it refuses are counted as rejected, not as calls to Janssen', async () => {
+    const scrape = async () => (await fetch(`${stack.url}/metrics`)).text();
+    const sample = (text: string, series: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`${series} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    const sent =
+      'jans_upstream_requests_total{operation="get-session-by-id",status="503",outcome="unavailable"}';
+    const unsent =
+      'jans_upstream_requests_total{operation="get-session-by-id",status="none",outcome="unavailable"}';
+    const rejected = 'jans_upstream_rejected_total{operation="get-session-by-id"}';
+    const before = await scrape();
+    await openIt();
+    for (let i = 0; i < 4; i += 1) {
+      expect(codeOf(await stack.gql(SessionDocument, { sid: sid() }))).toBe('UPSTREAM_UNAVAILABLE');
+    }
+    const after = await scrape();
+    expect(sample(after, sent) - sample(before, sent)).toBe(3);
+    expect(sample(after, unsent) - sample(before, unsent)).toBe(0);
+    expect(sample(after, rejected) - sample(before, rejected)).toBe(4);
+    expect(after).toMatch(/# TYPE jans_upstream_rejected_total counter/);
+  });
+
   it('a mutation refused by the open circuit says nothing was changed', async () => {
     await openIt();
     stack.emulator.resetCounts();
