@@ -212,17 +212,18 @@ export class ClientCredentialsTokenProvider {
         });
         response = await request;
       } catch (error) {
-        // An answer refused as such (too large; a redirect whose body is not JSON): the auth server is up.
+        // An answer refused as such (too large; a redirect whose body is not JSON): the auth server is up. No
+        // `cause`: the log shows the cause's message, and got's (`Promise was canceled`) would hide this one.
         const answered = error instanceof got.RequestError ? error.response?.statusCode : undefined;
         const refused = tooLarge
           ? new JanssenApiError(
               'ERROR',
               'token',
               `token: the auth server answered more than ${MAX_TOKEN_RESPONSE_BYTES / 1024} KiB, not read`,
-              { ...(answered === undefined ? {} : { status: answered }), cause: error },
+              answered === undefined ? {} : { status: answered },
             )
           : answered !== undefined && isRedirect(answered)
-            ? redirectError(answered, error)
+            ? redirectError(answered)
             : undefined;
         if (refused) {
           span?.end({
@@ -311,15 +312,15 @@ function isRedirect(status: number): boolean {
 }
 
 /**
- * A 3xx from the token endpoint: not followed (it would carry the client credentials wherever it points), and its
- * `Location` is left out of the message, which is logged.
+ * A 3xx from the token endpoint: not followed (it would carry the client credentials wherever it points). The
+ * message, which is logged, names the status and not the `Location`.
  */
-function redirectError(status: number, cause?: unknown): JanssenApiError {
+function redirectError(status: number): JanssenApiError {
   return new JanssenApiError(
     'ERROR',
     'token',
     `token: the auth server answered ${status}, a redirect, which is not followed`,
-    { status, ...(cause === undefined ? {} : { cause }) },
+    { status },
   );
 }
 
