@@ -79,6 +79,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['operation', 'status', 'outcome'] as const,
     registers: [registry],
   });
+  const upstreamRejected = new Counter({
+    name: 'jans_upstream_rejected_total',
+    help: 'Calls to Janssen the open circuit breaker refused without sending them, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
   const upstreamRetries = new Counter({
     name: 'jans_upstream_retries_total',
     help: 'Requests to Janssen resent after a failed attempt, by operation',
@@ -152,6 +158,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       countErrors(formatted);
     },
     onUpstreamCall(call) {
+      if (call.error?.details.refusedByCircuit) {
+        // Never sent: counted apart, so an error rate over requests_total only sees what Janssen was asked.
+        upstreamRejected.inc({ operation: call.operation });
+        return;
+      }
       const outcome = call.error ? call.error.kind.toLowerCase() : 'ok';
       upstreamRequests.inc({
         operation: call.operation,

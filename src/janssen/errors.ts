@@ -45,6 +45,8 @@ export class JanssenApiError extends Error {
        * (a fresh one too) or its client's scopes. An operator's problem, never the caller's.
        */
       serviceCredentials?: boolean;
+      /** Refused by the open circuit breaker, so never sent: not a call to Janssen (metrics count it apart). */
+      refusedByCircuit?: boolean;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

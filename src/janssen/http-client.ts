@@ -3,7 +3,14 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 
 import { type ChangeOutcome, JanssenApiError } from './errors.js';
-import { backoffMs, CircuitBreaker, ConcurrencyLimit, Deadline, QueueTimeoutError } from './resilience.js';
+import {
+  backoffMs,
+  CircuitBreaker,
+  type CircuitPermit,
+  ConcurrencyLimit,
+  Deadline,
+  QueueTimeoutError,
+} from './resilience.js';
 import {
   Transport,
   UpstreamNetworkError,
@@ -144,7 +151,9 @@ export class JanssenClient {
     if (!permit) {
       throw changeError(
         request,
-        new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`),
+        new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`, {
+          refusedByCircuit: true,
+        }),
         false,
       );
     }
@@ -250,19 +259,25 @@ function isRetryable(method: UpstreamRequest['method'], error: unknown, unsent: 
   return false;
 }
 
-/** Down (timeouts, broken connections, 502/503/504) opens the breaker; any other answer proves it is up. */
-function reportHealth(
-  permit: { success(): void; failure(): void; release(): void },
-  error: JanssenApiError,
-  cause: unknown,
-): void {
+/**
+ * Down (timeouts, broken connections, 502/503/504) opens the breaker; any other answer proves it is up, though a
+ * 500 or an unreadable body does not end a streak of failures (it closes the circuit when it answers a probe).
+ * A failure with no answer at all (a certificate that does not verify) says nothing either way.
+ */
+function reportHealth(permit: CircuitPermit, error: JanssenApiError, cause: unknown): void {
+  const answered =
+    error.status !== undefined ||
+    cause instanceof UpstreamParseError ||
+    (cause instanceof UpstreamNetworkError && cause.code === 'ERR_BODY_TOO_LARGE');
   if (error.kind === 'TIMEOUT' || error.kind === 'UNAVAILABLE') {
     permit.failure();
+  } else if (!answered) {
+    permit.release();
   } else if (
     error.kind === 'ERROR' &&
     (cause instanceof UpstreamParseError || (error.status ?? 500) >= 500)
   ) {
-    permit.release();
+    permit.answered();
   } else {
     permit.success();
   }

@@ -18,13 +18,19 @@ export interface CircuitPermit {
   success(): void;
   /** The upstream is down: timeout, refused or reset connection, 502/503/504. */
   failure(): void;
-  /** The outcome says nothing about the upstream's health (e.g. a 500 for one request, or the call never left). */
+  /**
+   * The upstream answered, but with a failure about this one request (a 500, a body that is not JSON, one too
+   * large): it is up, so a probe closes the circuit; otherwise the streak of failed calls neither grows nor ends.
+   */
+  answered(): void;
+  /** The outcome says nothing about the upstream's health (the call never left): a probe leaves it half-open. */
   release(): void;
 }
 
 /**
  * Fails fast while the upstream is down: after `failureThreshold` consecutive failed calls the circuit opens and
- * refuses calls for `openMs`; then one probe call goes through (half-open), and its outcome closes or re-opens it.
+ * refuses calls for `openMs`; then one probe call goes through (half-open): any answer closes it, a failure
+ * re-opens it, and a probe that never reached the upstream leaves it half-open for the next call to probe.
  * It counts calls, not attempts: a call's retries are inside one permit, so a flaky upstream that retries heal
  * does not open it.
  */
@@ -56,7 +62,7 @@ export class CircuitBreaker {
       this.probing = true;
     }
     let settled = false;
-    const settle = (outcome: 'success' | 'failure' | 'release') => {
+    const settle = (outcome: 'success' | 'failure' | 'answered' | 'release') => {
       if (settled) {
         return;
       }
@@ -64,7 +70,7 @@ export class CircuitBreaker {
       if (probe) {
         this.probing = false;
       }
-      if (outcome === 'success') {
+      if (outcome === 'success' || (outcome === 'answered' && probe)) {
         this.failures = 0;
         this.transition(undefined);
       } else if (outcome === 'failure') {
@@ -77,6 +83,7 @@ export class CircuitBreaker {
     return {
       success: () => settle('success'),
       failure: () => settle('failure'),
+      answered: () => settle('answered'),
       release: () => settle('release'),
     };
   }

@@ -37,6 +37,13 @@ export interface TokenProviderOptions {
 
 type GotModule = typeof GotNamespace;
 
+/**
+ * Largest token response read. Janssen's is a few hundred bytes (a reference token) to a few KB (a signed JWT with
+ * its scopes); 64 KiB leaves ten times the largest plausible room, and keeps a broken or hostile endpoint from
+ * filling memory and the event loop (the config API's cap is larger: its pages are legitimately MBs).
+ */
+export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+
 let gotModule: Promise<GotModule> | undefined;
 
 /**
@@ -76,6 +83,8 @@ export class ClientCredentialsTokenProvider {
         timeout: { connect, secureConnect: connect, request: options.timeoutMs },
         // The one retry is `post`'s, inside the fetch's budget.
         retry: { limit: 0 },
+        // A redirect would resend the client credentials to wherever it points; a 3xx is an error (see `post`).
+        followRedirect: false,
         https: ca ? { certificateAuthority: ca } : {},
         headers: { accept: 'application/json', 'user-agent': 'jans-sessions-graphql' },
       });
@@ -127,7 +136,9 @@ export class ClientCredentialsTokenProvider {
   private async guardedFetch(tracer: TokenTracer | undefined): Promise<string> {
     const permit = this.options.circuit?.enter();
     if (this.options.circuit && !permit) {
-      throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped');
+      throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped', {
+        refusedByCircuit: true,
+      });
     }
     try {
       const token = await this.fetch(tracer);
@@ -136,6 +147,9 @@ export class ClientCredentialsTokenProvider {
     } catch (error) {
       if (error instanceof JanssenApiError && (error.kind === 'UNAVAILABLE' || error.kind === 'TIMEOUT')) {
         permit?.failure();
+      } else if (error instanceof JanssenApiError && error.status !== undefined) {
+        // The auth server answered (refused our client, no access_token, a redirect, too large): it is up.
+        permit?.answered();
       } else {
         permit?.release();
       }
@@ -174,8 +188,9 @@ export class ClientCredentialsTokenProvider {
     for (let retry = 0; ; retry += 1) {
       this.fetches += 1;
       let response: GotNamespace.Response<TokenResponse>;
+      let tooLarge = false;
       try {
-        response = await http.post<TokenResponse>(this.options.tokenUrl, {
+        const request = http.post<TokenResponse>(this.options.tokenUrl, {
           responseType: 'json',
           headers: span ? { ...span.headers, authorization } : { authorization },
           form: {
@@ -184,7 +199,40 @@ export class ClientCredentialsTokenProvider {
           },
           signal: deadline.signal,
         });
+        // got has no size limit: count while it reads (decompressed bytes), and hang up at the cap. A
+        // Content-Length past it is refused as soon as the headers arrive.
+        request.on('downloadProgress', ({ transferred, total }) => {
+          if (
+            !tooLarge &&
+            (transferred > MAX_TOKEN_RESPONSE_BYTES || (total ?? 0) > MAX_TOKEN_RESPONSE_BYTES)
+          ) {
+            tooLarge = true;
+            request.cancel();
+          }
+        });
+        response = await request;
       } catch (error) {
+        // An answer refused as such (too large; a redirect whose body is not JSON): the auth server is up. No
+        // `cause`: the log shows the cause's message, and got's (`Promise was canceled`) would hide this one.
+        const answered = error instanceof got.RequestError ? error.response?.statusCode : undefined;
+        const refused = tooLarge
+          ? new JanssenApiError(
+              'ERROR',
+              'token',
+              `token: the auth server answered more than ${MAX_TOKEN_RESPONSE_BYTES / 1024} KiB, not read`,
+              answered === undefined ? {} : { status: answered },
+            )
+          : answered !== undefined && isRedirect(answered)
+            ? redirectError(answered)
+            : undefined;
+        if (refused) {
+          span?.end({
+            ...(answered === undefined ? {} : { status: answered }),
+            error: 'ERROR',
+            attempts: retry + 1,
+          });
+          throw refused;
+        }
         const translated = fromGotError(got, 'token', error) ?? toJanssenError('token', error);
         const delay = backoffMs(retry);
         if (retry === 0 && translated.kind === 'UNAVAILABLE' && deadline.remaining() >= delay + 50) {
@@ -212,6 +260,10 @@ export class ClientCredentialsTokenProvider {
             ? new JanssenApiError('UNAVAILABLE', 'token', translated.message, { cause: error })
             : translated;
       }
+      if (isRedirect(response.statusCode)) {
+        span?.end({ status: response.statusCode, error: 'ERROR', attempts: retry + 1 });
+        throw redirectError(response.statusCode);
+      }
       const body = response.body;
       if (!body || typeof body.access_token !== 'string' || body.access_token.length === 0) {
         span?.end({ status: response.statusCode, error: 'ERROR', attempts: retry + 1 });
@@ -219,6 +271,7 @@ export class ClientCredentialsTokenProvider {
           'ERROR',
           'token',
           'token: the auth server answered without an access_token',
+          { status: response.statusCode },
         );
       }
       span?.end({ status: response.statusCode, attempts: retry + 1 });
@@ -252,6 +305,23 @@ function fromGotError(got: GotModule, operation: string, error: unknown): Jansse
     return networkError(operation, code, error);
   }
   return undefined;
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400 && status !== 304;
+}
+
+/**
+ * A 3xx from the token endpoint: not followed (it would carry the client credentials wherever it points). The
+ * message, which is logged, names the status and not the `Location`.
+ */
+function redirectError(status: number): JanssenApiError {
+  return new JanssenApiError(
+    'ERROR',
+    'token',
+    `token: the auth server answered ${status}, a redirect, which is not followed`,
+    { status },
+  );
 }
 
 function waitTimeout(): JanssenApiError {

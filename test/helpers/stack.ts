@@ -40,15 +40,18 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Environment that depends on the emulator (e.g. its JWKS URL), applied after `env`. */
   envFrom?: (emulator: Emulator) => Record<string, string>;
+  /** Client-credentials mode: a token endpoint other than the emulator's (one the emulator cannot imitate). */
+  tokenUrl?: string;
 }
 
 /** The emulator and our real server, each on an ephemeral loopback port. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
   const config = loadConfig({ LOG_LEVEL: 'debug', ...options.env, ...options.envFrom?.(emulator) });
+  const demo = configForEmulator(config, emulator);
   const serverConfig: ServerConfig =
     (options.mode ?? 'client-credentials') === 'client-credentials'
-      ? configForEmulator(config, emulator)
+      ? { ...demo, upstream: { ...demo.upstream, tokenUrl: options.tokenUrl ?? demo.upstream.tokenUrl } }
       : { ...config, upstream: { ...config.upstream, configApiUrl: emulator.configApiUrl } };
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger(

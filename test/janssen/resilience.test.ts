@@ -89,6 +89,30 @@ describe('CircuitBreaker', () => {
     expect(circuit.enter()).toBeDefined();
   });
 
+  it('a probe answered with a failure about its own request (a 500) closes it: the upstream is up', () => {
+    const now = { t: 0 };
+    const changes: string[] = [];
+    const circuit = breaker(now, changes);
+    for (let i = 0; i < 3; i += 1) {
+      circuit.enter()!.failure();
+    }
+    now.t = 1000;
+    circuit.enter()!.answered();
+    expect(circuit.state()).toBe('closed');
+    expect(changes).toEqual(['open', 'closed']);
+  });
+
+  it('outside a probe such an answer neither counts as a failure nor ends the streak', () => {
+    const now = { t: 0 };
+    const circuit = breaker(now);
+    circuit.enter()!.failure();
+    circuit.enter()!.failure();
+    circuit.enter()!.answered();
+    expect(circuit.state()).toBe('closed');
+    circuit.enter()!.failure();
+    expect(circuit.state()).toBe('open');
+  });
+
   it('a permit counts once however often it is settled', () => {
     const now = { t: 0 };
     const circuit = breaker(now);

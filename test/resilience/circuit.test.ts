@@ -56,6 +56,32 @@ describe('circuit breaker: fail fast while Janssen is down, probe, close on reco
     expect(stack.logs.some((line) => line.msg === 'upstream circuit open: failing fast')).toBe(true);
   });
 
+  it('calls it refuses are counted as rejected, not as calls to Janssen', async () => {
+    const scrape = async () => (await fetch(`${stack.url}/metrics`)).text();
+    const sample = (text: string, series: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`${series} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    const sent =
+      'jans_upstream_requests_total{operation="get-session-by-id",status="503",outcome="unavailable"}';
+    const unsent =
+      'jans_upstream_requests_total{operation="get-session-by-id",status="none",outcome="unavailable"}';
+    const rejected = 'jans_upstream_rejected_total{operation="get-session-by-id"}';
+    const before = await scrape();
+    await openIt();
+    for (let i = 0; i < 4; i += 1) {
+      expect(codeOf(await stack.gql(SessionDocument, { sid: sid() }))).toBe('UPSTREAM_UNAVAILABLE');
+    }
+    const after = await scrape();
+    expect(sample(after, sent) - sample(before, sent)).toBe(3);
+    expect(sample(after, unsent) - sample(before, unsent)).toBe(0);
+    expect(sample(after, rejected) - sample(before, rejected)).toBe(4);
+    expect(after).toMatch(/# TYPE jans_upstream_rejected_total counter/);
+  });
+
   it('a mutation refused by the open circuit says nothing was changed', async () => {
     await openIt();
     stack.emulator.resetCounts();
@@ -105,6 +131,44 @@ describe('circuit breaker: fail fast while Janssen is down, probe, close on reco
     await new Promise((resolve) => setTimeout(resolve, OPEN_MS));
     const recovered = await stack.gql(SessionDocument, { sid: sid() });
     expect(recovered.body.data?.session?.sid).toBe(sid());
+    expect(circuit()).toBe('closed');
+  });
+
+  it('a probe answered with a 500 closes it: Janssen is up', async () => {
+    await openIt();
+    stack.emulator.setFault('get', { status: 500 });
+    await new Promise((resolve) => setTimeout(resolve, OPEN_MS));
+    expect(circuit()).toBe('half-open');
+    expect(codeOf(await stack.gql(SessionDocument, { sid: sid() }))).toBe('UPSTREAM_ERROR');
+    expect(circuit()).toBe('closed');
+  });
+
+  it('a search probe answered 500 lets the GETs that replace it through', async () => {
+    await openIt();
+    stack.emulator.setFault('get', null);
+    stack.emulator.setFault('search', { status: 500 });
+    await new Promise((resolve) => setTimeout(resolve, OPEN_MS));
+    stack.emulator.resetCounts();
+    const sids = stack.emulator.store
+      .all()
+      .slice(0, 3)
+      .map((s) => s.sid);
+    const response = await stack.gql<{ _entities: ({ sid: string } | null)[] }, object>(
+      /* GraphQL */ `
+        query ($representations: [_Any!]!) {
+          _entities(representations: $representations) {
+            ... on Session {
+              sid
+            }
+          }
+        }
+      `,
+      { representations: sids.map((s) => ({ __typename: 'Session', sid: s })) },
+    );
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data?._entities.map((e) => e?.sid)).toEqual(sids);
+    expect(stack.emulator.count('search')).toBe(1);
+    expect(stack.emulator.count('get')).toBe(3);
     expect(circuit()).toBe('closed');
   });
 

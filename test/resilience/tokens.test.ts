@@ -1,9 +1,12 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { describe, expect, it } from 'vitest';
 
 import { SessionDocument, SessionsDocument } from '../generated/graphql.js';
 import { startStack } from '../helpers/stack.js';
 
-import { codeOf } from './helpers.js';
+import { codeOf, LEAKS, timed } from './helpers.js';
 
 /** The provider refreshes a token 10% of its lifetime early: every 1.8 s for a 2 s token. */
 const REFRESH_EVERY_MS = 1800;
@@ -74,6 +77,78 @@ describe('token lifecycle with 2-second tokens', () => {
       expect(stack.emulator.count('token')).toBe(2);
     } finally {
       await stack.close();
+    }
+  });
+});
+
+/** A token endpoint the emulator cannot imitate, on an ephemeral loopback port. */
+async function tokenEndpoint(
+  handle: (res: http.ServerResponse) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => handle(res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('a token endpoint that misbehaves', () => {
+  it('a huge token response is UPSTREAM_ERROR at once, well inside the budget', async () => {
+    const endpoint = await tokenEndpoint((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":"');
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      let written = 0;
+      const pump = () => {
+        while (!res.destroyed && written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end('","expires_in":3600}');
+      };
+      pump();
+    });
+    const stack = await startStack({ tokenUrl: endpoint.url, env: { JANS_TIMEOUT_MS: '3000' } });
+    try {
+      const sid = stack.emulator.store.all()[0]!.sid;
+      const { value, ms } = await timed(() => stack.gql(SessionDocument, { sid }));
+      expect(codeOf(value)).toBe('UPSTREAM_ERROR');
+      expect(ms).toBeLessThan(1500);
+      expect(stack.emulator.count('get')).toBe(0);
+    } finally {
+      await stack.close();
+      await endpoint.close();
+    }
+  });
+
+  it('a redirect is not followed: UPSTREAM_ERROR, logged by its status without its Location', async () => {
+    const endpoint = await tokenEndpoint((res) => {
+      res.writeHead(302, { location: 'http://localhost:1/secret-internal-host/token' }).end();
+    });
+    const stack = await startStack({ tokenUrl: endpoint.url });
+    try {
+      const sid = stack.emulator.store.all()[0]!.sid;
+      const response = await stack.gql(SessionDocument, { sid });
+      expect(codeOf(response)).toBe('UPSTREAM_ERROR');
+      expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
+      const failed = stack.logs.filter((line) => line.msg === 'upstream call failed');
+      expect(failed.map((line) => (line.cause as { message: string }).message)).toEqual([
+        'token: the auth server answered 302, a redirect, which is not followed',
+      ]);
+      expect(JSON.stringify(stack.logs)).not.toMatch(/secret-internal-host/);
+    } finally {
+      await stack.close();
+      await endpoint.close();
     }
   });
 });
