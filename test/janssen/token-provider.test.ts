@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { JanssenApiError } from '../../src/janssen/errors.js';
 import { ClientCredentialsTokenProvider } from '../../src/janssen/token-provider.js';
+import { writeHugeToken } from '../helpers/huge-token.js';
 
 /** What a token endpoint that the emulator cannot imitate saw. */
 interface Seen {
@@ -55,24 +56,9 @@ const TOKEN = JSON.stringify({ access_token: 'minted-elsewhere', token_type: 'Be
 
 describe('ClientCredentialsTokenProvider against a misbehaving token endpoint', () => {
   it('stops reading a token response past its size cap, at once and without buffering it', async () => {
-    let written = 0;
+    let written = () => 0;
     const { url } = await endpoint((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"access_token":"');
-      const chunk = Buffer.alloc(64 * 1024, 'a');
-      // Up to 64 MiB, as fast as the client reads it; stops when the client hangs up.
-      const pump = () => {
-        while (!res.destroyed && written < 64 * 1024 * 1024) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end('","expires_in":3600}');
-      };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
+      written = writeHugeToken(res);
     });
     const started = performance.now();
     const error = await rejection(provider(`${url}/token`, 5000).getToken());
@@ -82,7 +68,7 @@ describe('ClientCredentialsTokenProvider against a misbehaving token endpoint', 
     expect(ms).toBeLessThan(1000);
     // The server's writes stop once the client hangs up; what socket buffers took is all that was sent.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(written()).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('refuses a token response whose Content-Length is past the cap before reading it', async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 
 import { SessionDocument, SessionsDocument } from '../generated/graphql.js';
+import { writeHugeToken } from '../helpers/huge-token.js';
 import { startStack } from '../helpers/stack.js';
 
 import { codeOf, LEAKS, timed } from './helpers.js';
@@ -102,21 +103,7 @@ async function tokenEndpoint(
 describe('a token endpoint that misbehaves', () => {
   it('a huge token response is UPSTREAM_ERROR at once, well inside the budget', async () => {
     const endpoint = await tokenEndpoint((res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"access_token":"');
-      const chunk = Buffer.alloc(64 * 1024, 'a');
-      let written = 0;
-      const pump = () => {
-        while (!res.destroyed && written < 64 * 1024 * 1024) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end('","expires_in":3600}');
-      };
-      pump();
+      writeHugeToken(res);
     });
     const stack = await startStack({ tokenUrl: endpoint.url, env: { JANS_TIMEOUT_MS: '3000' } });
     try {
