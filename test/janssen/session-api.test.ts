@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { type Emulator, startEmulator } from '../../src/emulator/emulator.js';
-import { JanssenApiError } from '../../src/janssen/errors.js';
 import { createJanssenClient } from '../../src/janssen/http-client.js';
 import { buildSearchParams } from '../../src/janssen/query.js';
 import { SessionApi, type UpstreamAuth, type UpstreamCallListener } from '../../src/janssen/session-api.js';
 import { ClientCredentialsTokenProvider, SESSION_SCOPES } from '../../src/janssen/token-provider.js';
+
+import { rejection } from './helpers.js';
 
 const READ = 'https://jans.io/oauth/jans-auth-server/session.readonly';
 
@@ -14,16 +15,6 @@ let http: ReturnType<typeof createJanssenClient>;
 
 const bearer = (token: string): UpstreamAuth => ({ header: async () => `Bearer ${token}` });
 const fullAccess = () => bearer(emulator.issueToken([...SESSION_SCOPES]));
-
-async function rejection(promise: Promise<unknown>): Promise<JanssenApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JanssenApiError);
-    return error as JanssenApiError;
-  }
-  throw new Error('expected a JanssenApiError');
-}
 
 beforeAll(async () => {
   emulator = await startEmulator({ seed: 7, sessionCount: 120 });

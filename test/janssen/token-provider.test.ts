@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { JanssenApiError } from '../../src/janssen/errors.js';
 import { ClientCredentialsTokenProvider } from '../../src/janssen/token-provider.js';
 import { writeHugeToken } from '../helpers/huge-token.js';
+
+import { rejection } from './helpers.js';
 
 /** What a token endpoint that the emulator cannot imitate saw. */
 interface Seen {
@@ -40,16 +41,6 @@ afterEach(async () => {
 
 function provider(tokenUrl: string, timeoutMs = 3000): ClientCredentialsTokenProvider {
   return new ClientCredentialsTokenProvider({ tokenUrl, clientId: 'svc', clientSecret: 's3cret', timeoutMs });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<JanssenApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JanssenApiError);
-    return error as JanssenApiError;
-  }
-  throw new Error('expected a JanssenApiError');
 }
 
 const TOKEN = JSON.stringify({ access_token: 'minted-elsewhere', token_type: 'Bearer', expires_in: 3600 });
