@@ -81,8 +81,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const upstreamRejected = new Counter({
     name: 'jans_upstream_rejected_total',
-    help: 'Calls to Janssen the open circuit breaker refused without sending them, by operation',
-    labelNames: ['operation'] as const,
+    help:
+      'Calls to Janssen never sent, by operation and reason: circuit_open (the circuit breaker refused it) or ' +
+      'no_slot (no free upstream slot, JANS_MAX_CONCURRENCY, within the time budget)',
+    labelNames: ['operation', 'reason'] as const,
     registers: [registry],
   });
   const upstreamRetries = new Counter({
@@ -158,9 +160,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       countErrors(formatted);
     },
     onUpstreamCall(call) {
-      if (call.error?.details.refusedByCircuit) {
+      const notSent = call.error?.details.notSent;
+      if (notSent) {
         // Never sent: counted apart, so an error rate over requests_total only sees what Janssen was asked.
-        upstreamRejected.inc({ operation: call.operation });
+        upstreamRejected.inc({ operation: call.operation, reason: notSent });
         return;
       }
       const outcome = call.error ? call.error.kind.toLowerCase() : 'ok';

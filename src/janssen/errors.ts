@@ -45,8 +45,11 @@ export class JanssenApiError extends Error {
        * (a fresh one too) or its client's scopes. An operator's problem, never the caller's.
        */
       serviceCredentials?: boolean;
-      /** Refused by the open circuit breaker, so never sent: not a call to Janssen (metrics count it apart). */
-      refusedByCircuit?: boolean;
+      /**
+       * Never sent, so not a call to Janssen (metrics count it apart): refused by the open circuit breaker, or no
+       * upstream slot (`JANS_MAX_CONCURRENCY`) came free within the budget before a first attempt.
+       */
+      notSent?: 'circuit_open' | 'no_slot';
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -152,7 +152,7 @@ export class JanssenClient {
       throw changeError(
         request,
         new JanssenApiError('UNAVAILABLE', operation, `${operation}: circuit open, upstream call skipped`, {
-          refusedByCircuit: true,
+          notSent: 'circuit_open',
         }),
         false,
       );
@@ -160,6 +160,18 @@ export class JanssenClient {
     let attempts = 0;
     try {
       for (let retry = 0; ; retry += 1) {
+        const noSlot = (cause: unknown) =>
+          changeError(
+            request,
+            new JanssenApiError(
+              'TIMEOUT',
+              operation,
+              `${operation}: no free upstream slot within the budget`,
+              // A retry that found no slot was a call Janssen got; a first attempt that found none was not.
+              { attempts, cause, ...(attempts === 0 ? { notSent: 'no_slot' as const } : {}) },
+            ),
+            false,
+          );
         let release: () => void;
         try {
           release = await this.limit.acquire(deadline);
@@ -167,19 +179,12 @@ export class JanssenClient {
           if (!(error instanceof QueueTimeoutError)) {
             throw error;
           }
-          throw changeError(
-            request,
-            new JanssenApiError(
-              'TIMEOUT',
-              operation,
-              `${operation}: no free upstream slot within the budget`,
-              {
-                attempts,
-                cause: error,
-              },
-            ),
-            false,
-          );
+          throw noSlot(error);
+        }
+        if (deadline.aborted) {
+          // The slot came as the budget ran out (waiters' budgets end together): nothing would be sent.
+          release();
+          throw noSlot(new QueueTimeoutError('the budget ran out as a slot came free'));
         }
         attempts += 1;
         let failure: { error: unknown; translated: JanssenApiError };

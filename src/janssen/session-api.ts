@@ -48,7 +48,7 @@ export type UpstreamCallListener = (call: {
   status?: number;
   /** Requests sent, retries included (0 when the call never left: open circuit, no token). */
   attempts?: number;
-  /** The failure; `details.refusedByCircuit` when the open circuit refused the call and nothing was sent. */
+  /** The failure; `details.notSent` when nothing was sent (the open circuit, or no free upstream slot). */
   error?: JanssenApiError;
 }) => void;
 

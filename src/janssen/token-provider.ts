@@ -137,7 +137,7 @@ export class ClientCredentialsTokenProvider {
     const permit = this.options.circuit?.enter();
     if (this.options.circuit && !permit) {
       throw new JanssenApiError('UNAVAILABLE', 'token', 'token: circuit open, token request skipped', {
-        refusedByCircuit: true,
+        notSent: 'circuit_open',
       });
     }
     try {

@@ -69,7 +69,7 @@ describe('circuit breaker: fail fast while Janssen is down, probe, close on reco
       'jans_upstream_requests_total{operation="get-session-by-id",status="503",outcome="unavailable"}';
     const unsent =
       'jans_upstream_requests_total{operation="get-session-by-id",status="none",outcome="unavailable"}';
-    const rejected = 'jans_upstream_rejected_total{operation="get-session-by-id"}';
+    const rejected = 'jans_upstream_rejected_total{operation="get-session-by-id",reason="circuit_open"}';
     const before = await scrape();
     await openIt();
     for (let i = 0; i < 4; i += 1) {

@@ -72,4 +72,35 @@ describe('bounded concurrent upstream requests (JANS_MAX_CONCURRENCY)', () => {
     expect(emulator.count('get')).toBeLessThanOrEqual(2);
     expect(stack.server.upstream.limit.queued).toBe(0);
   });
+
+  it('a call that never got a slot is counted as rejected (no_slot), not as a request to Janssen', async () => {
+    stack = await startStack({
+      emulator: { sessionCount: 3 },
+      env: { JANS_MAX_CONCURRENCY: '1', JANS_TIMEOUT_MS: '300', JANS_CIRCUIT_THRESHOLD: '1000' },
+    });
+    const { emulator } = stack;
+    const sid = emulator.store.all()[0]!.sid;
+    expect(codeOf(await stack.gql(SessionDocument, { sid }))).toBe('OK');
+    emulator.resetCounts();
+    // The only slot is held past the query's budget.
+    const release = await stack.server.upstream.limit.acquire();
+    try {
+      expect(codeOf(await stack.gql(SessionDocument, { sid }))).toBe('UPSTREAM_TIMEOUT');
+    } finally {
+      release();
+    }
+    expect(emulator.count('get')).toBe(0);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    const sample = (series: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((line) => line.startsWith(`${series} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    expect(sample('jans_upstream_rejected_total{operation="get-session-by-id",reason="no_slot"}')).toBe(1);
+    expect(
+      sample('jans_upstream_requests_total{operation="get-session-by-id",status="none",outcome="timeout"}'),
+    ).toBe(0);
+  });
 });
