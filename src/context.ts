@@ -21,7 +21,7 @@ import {
   type UserSessionsKey,
 } from './loaders/user-sessions.loader.js';
 import type { RequestTrace } from './tracing/tracing.js';
-import { RepeatLimiter } from './util/repeat-limiter.js';
+import type { RepeatLimiter } from './util/repeat-limiter.js';
 
 export interface Settings {
   maxPageSize: number;
@@ -62,6 +62,8 @@ export interface ContextDeps {
   settings: Settings;
   /** Whether batched reads may use upstream search; shared by all requests. */
   searchHealth: SearchHealth;
+  /** When to log Janssen refusing this service's own credentials again; shared by all requests. */
+  serviceRefusals: RepeatLimiter;
   onUpstreamCall?: UpstreamCallListener;
   /** Told the size of every session-loader batch (metrics). */
   onBatch?: (size: number) => void;
@@ -100,7 +102,9 @@ export function createContext(deps: ContextDeps, request: RequestInfo): Context 
     started: performance.now(),
     operationLogged: false,
   };
-  const auth = deps.tokens ? clientCredentialsAuth(deps.tokens, scope) : passThroughAuth(request.bearer);
+  const auth = deps.tokens
+    ? clientCredentialsAuth(deps.tokens, scope, deps.serviceRefusals)
+    : passThroughAuth(request.bearer);
   const upstream = { calls: 0 };
   const sessions = new SessionApi(
     deps.http,
@@ -194,7 +198,11 @@ function passThroughAuth(bearer: BearerCredential): UpstreamAuth {
  * this request starts is a span of its trace. Janssen refusing it for good, or its scopes, is logged for the
  * operator at error.
  */
-function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider, scope: RequestScope): UpstreamAuth {
+function clientCredentialsAuth(
+  tokens: ClientCredentialsTokenProvider,
+  scope: RequestScope,
+  refusals: RepeatLimiter,
+): UpstreamAuth {
   const { trace } = scope;
   return {
     header: async (signal) => `Bearer ${await tokens.getToken(signal, trace)}`,
@@ -202,27 +210,15 @@ function clientCredentialsAuth(tokens: ClientCredentialsTokenProvider, scope: Re
       tokens.invalidate(rejected.replace(/^Bearer\s+/i, ''));
       return `Bearer ${await tokens.getToken(signal, trace)}`;
     },
-    refused: (error) => logServiceRefusal(tokens, scope.log, error),
+    refused: (error) => logServiceRefusal(refusals, scope.log, error),
   };
 }
-
-/** Per token provider (one per server): when to log Janssen refusing the service's credentials again. */
-const serviceRefusals = new WeakMap<ClientCredentialsTokenProvider, RepeatLimiter>();
 
 /**
  * Janssen refused this service's own token or its scopes: every request fails alike until the operator acts, so
  * one line per kind (and scopes) a minute, through the request's logger (with its request id).
  */
-function logServiceRefusal(
-  tokens: ClientCredentialsTokenProvider,
-  log: Logger,
-  error: JanssenApiError,
-): void {
-  let limiter = serviceRefusals.get(tokens);
-  if (!limiter) {
-    limiter = new RepeatLimiter();
-    serviceRefusals.set(tokens, limiter);
-  }
+function logServiceRefusal(limiter: RepeatLimiter, log: Logger, error: JanssenApiError): void {
   const scopes = error.details.requiredScopes ?? [];
   const suppressed = limiter.take(`${error.kind} ${scopes.join(' ')}`);
   if (suppressed === undefined) {

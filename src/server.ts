@@ -38,6 +38,7 @@ import { boundCapErrorsPlugin, createFormatError } from './schema/errors.js';
 import { aliasLimitRule, costLimitPlugin, noSubscriptionsRule, rootFieldLimitRule } from './schema/limits.js';
 import { createTracing } from './tracing/tracing.js';
 import { createTrustedDocuments, invalidTrustedDocuments } from './trusted-documents.js';
+import { RepeatLimiter } from './util/repeat-limiter.js';
 
 export interface AppServer {
   readonly httpServer: http.Server;
@@ -142,6 +143,7 @@ export async function createServer(
     tokens,
     settings: { maxPageSize: upstream.maxPageSize, peopleBaseDn: upstream.peopleBaseDn, audit: config.audit },
     searchHealth: new SearchHealth(),
+    serviceRefusals: new RepeatLimiter(),
     onUpstreamCall: metrics.onUpstreamCall,
     onBatch: metrics.onBatch,
   };

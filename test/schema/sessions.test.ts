@@ -6,6 +6,7 @@ import type { SessionRecord } from '../../src/emulator/session-store.js';
 import { createJanssenClient } from '../../src/janssen/http-client.js';
 import { SearchHealth } from '../../src/loaders/search-health.js';
 import { SessionResolver } from '../../src/schema/session/session.resolver.js';
+import { RepeatLimiter } from '../../src/util/repeat-limiter.js';
 import { SessionDocument, SessionsDocument } from '../generated/graphql.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -314,6 +315,7 @@ describe('Query.session', () => {
         tokens: undefined,
         settings: { maxPageSize: 200, peopleBaseDn: 'ou=people,o=jans', audit: false },
         searchHealth: new SearchHealth(),
+        serviceRefusals: new RepeatLimiter(),
       },
       {
         bearer: {
